@@ -1,0 +1,49 @@
+/**
+ * Every limit of the API in one place (Zaqar's `zaqar/conf/transport.py` and
+ * `transport/validation.py`, adjusted by ../shared/api-v2.md where the contract says so).
+ * Validation, handlers, tests and the OpenAPI document all read these names.
+ */
+export const LIMITS = {
+  /** Queue names: `^[a-zA-Z0-9_.-]+$`, at most this many characters. */
+  QUEUE_NAME_MAX: 64,
+  /** Project ids (X-Project-ID or the authenticated tenant). */
+  PROJECT_ID_MAX: 256,
+  /** Serialized queue metadata, in bytes. */
+  QUEUE_METADATA_MAX_BYTES: 65_536,
+  /** Whole POST /messages request body, in bytes. */
+  MESSAGE_POST_MAX_BYTES: 262_144,
+  /** Hard cap on any request body read by the transport, before parsing. */
+  REQUEST_BODY_HARD_MAX_BYTES: 1_048_576,
+  /** Deepest JSON nesting accepted in any body; deeper is 400, never a stack overflow. */
+  JSON_MAX_DEPTH: 64,
+
+  MESSAGE_TTL_MIN: 60,
+  MESSAGE_TTL_MAX: 1_209_600,
+  MESSAGE_TTL_DEFAULT: 3_600,
+  MESSAGE_DELAY_MIN: 0,
+  MESSAGE_DELAY_MAX: 900,
+  MESSAGE_DELAY_DEFAULT: 0,
+
+  CLAIM_TTL_MIN: 60,
+  CLAIM_TTL_MAX: 43_200,
+  CLAIM_TTL_DEFAULT: 300,
+  CLAIM_GRACE_MIN: 60,
+  CLAIM_GRACE_MAX: 43_200,
+  CLAIM_GRACE_DEFAULT: 60,
+
+  /** Messages per listing page, per claim and per pop. */
+  MESSAGES_PER_PAGE_MAX: 20,
+  MESSAGES_PER_PAGE_DEFAULT: 10,
+  MESSAGES_PER_CLAIM_MAX: 20,
+  MESSAGES_PER_CLAIM_DEFAULT: 10,
+  MESSAGES_PER_POP_MAX: 20,
+  /** ids in `?ids=` for GET and DELETE. */
+  MESSAGE_IDS_MAX: 20,
+  QUEUES_PER_PAGE_MAX: 20,
+  QUEUES_PER_PAGE_DEFAULT: 10,
+
+  /** `_max_claim_count` range (dead-letter feature). */
+  MAX_CLAIM_COUNT_MAX: 1_000_000,
+} as const;
+
+export type Limits = typeof LIMITS;

@@ -1,0 +1,155 @@
+/**
+ * The storage port: what the HTTP layer needs from a queue store, in domain terms.
+ * The DynamoDB implementation lives in functions/store/dynamo; the contract test
+ * suite (test/integration/store.contract.test.ts) runs against every implementation.
+ */
+
+/** A queue is addressed by its tenant (project) and its name; nothing resolves across either. */
+export interface QueueRef {
+  readonly project: string;
+  readonly queue: string;
+}
+
+export type QueueMetadata = Record<string, unknown>;
+
+export interface NewMessage {
+  readonly body: unknown;
+  /** Seconds. */
+  readonly ttl: number;
+  /** Seconds before the message can be listed (without include_delayed) or claimed. */
+  readonly delay: number;
+}
+
+export interface StoredMessage {
+  readonly id: string;
+  /** Per-queue, strictly increasing; the listing marker. */
+  readonly seq: number;
+  readonly body: unknown;
+  /** The ttl the producer asked for, in seconds. */
+  readonly ttl: number;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** Effective expiry (ms): raised to claim expiry + grace while claimed. */
+  readonly expiresAt: number;
+  /** Normalized Client-ID of the producer. */
+  readonly clientId: string;
+  /** Set while a claim is live (the store's clock decides). */
+  readonly claimId?: string;
+  readonly claimExpiresAt?: number;
+  readonly claimCount: number;
+  /** Set while the message is delayed. */
+  readonly delayedUntil?: number;
+}
+
+export interface ListMessagesOptions {
+  /** Exclusive lower bound (a sequence number); undefined starts at the head. */
+  readonly marker?: number;
+  readonly limit: number;
+  readonly echo: boolean;
+  readonly clientId: string;
+  readonly includeClaimed: boolean;
+  readonly includeDelayed: boolean;
+}
+
+export interface MessagePage {
+  readonly messages: StoredMessage[];
+}
+
+export interface ClaimOptions {
+  /** Seconds. */
+  readonly ttl: number;
+  /** Seconds. */
+  readonly grace: number;
+  readonly limit: number;
+}
+
+export interface Claim {
+  readonly id: string;
+  readonly ttl: number;
+  readonly grace: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** The messages still held by this claim. */
+  readonly messages: StoredMessage[];
+}
+
+export interface MessageAge {
+  readonly id: string;
+  readonly createdAt: number;
+}
+
+export interface QueueStats {
+  readonly free: number;
+  readonly claimed: number;
+  readonly delayed: number;
+  readonly total: number;
+  readonly oldest?: MessageAge;
+  readonly newest?: MessageAge;
+}
+
+export interface QueueSummary {
+  readonly name: string;
+  readonly metadata?: QueueMetadata;
+}
+
+export interface ListQueuesOptions {
+  readonly marker?: string;
+  readonly limit: number;
+  readonly detailed: boolean;
+  /** Only queues whose name starts with this prefix. */
+  readonly namePrefix?: string;
+}
+
+/** Why a delete was refused: lets the HTTP layer pick Zaqar's status and text. */
+export type DeleteOutcome = 'deleted' | 'absent' | 'claimed' | 'not-claimed' | 'wrong-claim';
+
+export interface BulkDeleteResult {
+  readonly deleted: number;
+  /** ids that a live claim holds and were therefore kept. */
+  readonly claimed: string[];
+}
+
+export interface QueueStore {
+  /** Creates the queue; false when it already existed (its metadata is then left as it was). */
+  createQueue(ref: QueueRef, metadata: QueueMetadata): Promise<boolean>;
+  /** The queue's metadata, or undefined when the queue does not exist. */
+  getQueueMetadata(ref: QueueRef): Promise<QueueMetadata | undefined>;
+  /**
+   * Read-modify-write of the metadata with optimistic concurrency.
+   * `change` may throw an ApiError (e.g. 409 for a JSON-patch on a missing key); it is
+   * called again if another writer won the race. Returns the stored metadata.
+   */
+  updateQueueMetadata(ref: QueueRef, change: (current: QueueMetadata) => QueueMetadata): Promise<QueueMetadata>;
+  /** Deletes the queue, its messages and its claims. Idempotent. */
+  deleteQueue(ref: QueueRef): Promise<void>;
+  /** Alphabetical page of the project's queues; `more` when a next page may exist. */
+  listQueues(project: string, options: ListQueuesOptions): Promise<{ queues: QueueSummary[]; more: boolean }>;
+  countQueues(project: string, namePrefix?: string): Promise<number>;
+  stats(ref: QueueRef): Promise<QueueStats>;
+  /** Deletes every message of the queue (and with it every claim). */
+  purgeMessages(ref: QueueRef): Promise<void>;
+
+  /** Appends messages (all or nothing), returning their ids in order. Creates the queue if missing. */
+  postMessages(ref: QueueRef, messages: readonly NewMessage[], clientId: string): Promise<string[]>;
+  listMessages(ref: QueueRef, options: ListMessagesOptions): Promise<MessagePage>;
+  getMessage(ref: QueueRef, id: string): Promise<StoredMessage | undefined>;
+  getMessages(ref: QueueRef, ids: readonly string[]): Promise<StoredMessage[]>;
+  /** Deletes one message; with `claimId` only if that live claim holds it. */
+  deleteMessage(ref: QueueRef, id: string, claimId?: string): Promise<DeleteOutcome>;
+  /** Deletes the messages no live claim holds; reports the ones kept. */
+  deleteMessages(ref: QueueRef, ids: readonly string[]): Promise<BulkDeleteResult>;
+  /** Claim-and-delete in one step: removes and returns up to `limit` claimable messages. */
+  popMessages(ref: QueueRef, limit: number): Promise<StoredMessage[]>;
+
+  /** Claims up to `limit` claimable messages; undefined when none could be claimed. */
+  createClaim(ref: QueueRef, options: ClaimOptions): Promise<Claim | undefined>;
+  /** The live claim, or undefined when unknown or expired. */
+  getClaim(ref: QueueRef, claimId: string): Promise<Claim | undefined>;
+  /** Renews a live claim; false when unknown or expired. */
+  renewClaim(ref: QueueRef, claimId: string, ttl: number, grace: number): Promise<boolean>;
+  /** Releases the claim: its messages are claimable again at once. Idempotent. */
+  releaseClaim(ref: QueueRef, claimId: string): Promise<void>;
+
+  /** Cheap round trip to storage; throws when storage is unreachable. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+/** What every handler receives: the event, the resolved tenant and client, and the injected dependencies. */
+import type { Clock } from '../core/clock.js';
+import type { QueueRef, QueueStore } from '../core/model.js';
+import type { HttpEvent, HttpResponse } from './request.js';
+import { pathParam } from './request.js';
+import { validateQueueName } from './validation.js';
+
+export interface ApiConfig {
+  /**
+   * Trust the client's X-Project-ID header as the tenant. Only for local mode or a deployment
+   * that explicitly opts in; otherwise the tenant comes from the authorizer's identity.
+   */
+  readonly trustProjectHeader: boolean;
+  /** JWT claim that carries the project when a JWT authorizer is used. */
+  readonly projectClaim: string;
+}
+
+export interface Logger {
+  info(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface Deps {
+  readonly store: QueueStore;
+  readonly clock: Clock;
+  readonly config: ApiConfig;
+  readonly log: Logger;
+}
+
+export interface HandlerContext {
+  readonly event: HttpEvent;
+  /** Empty only on public routes in authorizer mode. */
+  readonly project: string;
+  /** Normalized Client-ID (32 lowercase hex); empty only on GET /. */
+  readonly clientId: string;
+  readonly deps: Deps;
+}
+
+export type RouteHandler = (ctx: HandlerContext) => Promise<HttpResponse>;
+
+/** The queue addressed by the path, validated. */
+export function queueRef(ctx: HandlerContext): QueueRef {
+  return { project: ctx.project, queue: validateQueueName(pathParam(ctx.event, 'queue_name')) };
+}

@@ -1,0 +1,46 @@
+/** Response shapes (Zaqar's format_message_v1_1 and friends) and the hrefs inside them. */
+import type { StoredMessage } from '../../core/model.js';
+
+export const queueHref = (queue: string): string => `/v2/queues/${queue}`;
+export const messagesHref = (queue: string): string => `${queueHref(queue)}/messages`;
+export const claimHref = (queue: string, claimId: string): string => `${queueHref(queue)}/claims/${claimId}`;
+
+export function messageHref(queue: string, m: StoredMessage): string {
+  const base = `${messagesHref(queue)}/${m.id}`;
+  return m.claimId ? `${base}?claim_id=${m.claimId}` : base;
+}
+
+const age = (createdAt: number, now: number): number => Math.max(0, Math.floor((now - createdAt) / 1000));
+
+/**
+ * A message as Zaqar v2 shows it. NOTE: python-zaqarclient builds objects from these keys
+ * and rejects unknown ones, so only Zaqar's own keys appear here.
+ */
+export function formatMessage(queue: string, m: StoredMessage, now: number) {
+  return {
+    id: m.id,
+    href: messageHref(queue, m),
+    ttl: m.ttl,
+    age: age(m.createdAt, now),
+    body: m.body,
+    ...(m.claimId ? { claim_id: m.claimId } : {}),
+    claim_count: m.claimCount,
+  };
+}
+
+/** Pop answers with storage-shaped messages (no href), as Zaqar does. */
+export function formatPopped(m: StoredMessage, now: number) {
+  return { id: m.id, age: age(m.createdAt, now), ttl: m.ttl, body: m.body, claim_id: null };
+}
+
+export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export { age };
+
+/** Zaqar's `to_query_str`: keeps the caller's parameters, booleans as true/false. */
+export function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}

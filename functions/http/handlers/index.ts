@@ -1,0 +1,32 @@
+/** Route id → handler. The route table (../routes.ts) says where each is served. */
+import type { RouteId } from '../routes.js';
+import type { RouteHandler } from '../context.js';
+import * as claims from './claims.js';
+import * as messages from './messages.js';
+import * as queues from './queues.js';
+import * as system from './system.js';
+
+export const HANDLERS: Record<RouteId, RouteHandler> = {
+  versions: system.versions,
+  home: system.home,
+  openapi: system.openapi,
+  'ping.get': system.ping,
+  'ping.head': system.ping,
+  health: system.health,
+  'queues.list': queues.listQueues,
+  'queue.create': queues.createQueue,
+  'queue.get': queues.getQueue,
+  'queue.patch': queues.patchQueue,
+  'queue.delete': queues.deleteQueue,
+  'queue.stats': queues.queueStats,
+  'queue.purge': queues.purgeQueue,
+  'messages.post': messages.postMessages,
+  'messages.list': messages.listMessages,
+  'messages.delete': messages.deleteMessages,
+  'message.get': messages.getMessage,
+  'message.delete': messages.deleteMessage,
+  'claims.create': claims.createClaim,
+  'claim.get': claims.getClaim,
+  'claim.renew': claims.renewClaim,
+  'claim.release': claims.releaseClaim,
+};

@@ -1,0 +1,75 @@
+/** The JSON-home document served at GET /v2, in the shape Zaqar serves (docs/zaqar-reference.md §3). */
+const param = (name: string) => `param/${name}`;
+const Q = '/v2/queues/{queue_name}';
+const qv = { queue_name: param('queue_name') };
+const hints = (allow: string[], acceptPost = false) => ({
+  allow,
+  formats: { 'application/json': {} },
+  ...(acceptPost ? { 'accept-post': ['application/json'] } : {}),
+});
+
+export function buildHomeDocument() {
+  return {
+    resources: {
+      'rel/queues': {
+        'href-template': '/v2/queues{?marker,limit,detailed}',
+        'href-vars': { marker: param('marker'), limit: param('queue_limit'), detailed: param('detailed') },
+        hints: hints(['GET']),
+      },
+      'rel/queue': { 'href-template': Q, 'href-vars': qv, hints: hints(['GET', 'PUT', 'DELETE', 'PATCH']) },
+      'rel/queue_stats': { 'href-template': `${Q}/stats`, 'href-vars': qv, hints: hints(['GET']) },
+      'rel/queue_purge': { 'href-template': `${Q}/purge`, 'href-vars': qv, hints: hints(['POST'], true) },
+      'rel/messages': {
+        'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed}`,
+        'href-vars': {
+          ...qv,
+          marker: param('marker'),
+          limit: param('messages_limit'),
+          echo: param('echo'),
+          include_claimed: param('include_claimed'),
+          include_delayed: param('include_delayed'),
+        },
+        hints: hints(['GET']),
+      },
+      'rel/post_messages': { 'href-template': `${Q}/messages`, 'href-vars': qv, hints: hints(['POST'], true) },
+      'rel/messages_delete': {
+        'href-template': `${Q}/messages{?ids,pop}`,
+        'href-vars': { ...qv, ids: param('ids'), pop: param('pop') },
+        hints: hints(['DELETE']),
+      },
+      'rel/message_delete': {
+        'href-template': `${Q}/messages/{message_id}{?claim}`,
+        'href-vars': { ...qv, message_id: param('message_id'), claim: param('claim_id') },
+        hints: hints(['DELETE']),
+      },
+      'rel/message_get': {
+        'href-template': `${Q}/messages/{message_id}`,
+        'href-vars': { ...qv, message_id: param('message_id') },
+        hints: hints(['GET']),
+      },
+      'rel/claim': {
+        'href-template': `${Q}/claims/{claim_id}`,
+        'href-vars': { ...qv, claim_id: param('claim_id') },
+        hints: hints(['GET']),
+      },
+      'rel/post_claim': {
+        'href-template': `${Q}/claims{?limit}`,
+        'href-vars': { ...qv, limit: param('claim_limit') },
+        hints: hints(['POST'], true),
+      },
+      'rel/patch_claim': {
+        'href-template': `${Q}/claims/{claim_id}`,
+        'href-vars': { ...qv, claim_id: param('claim_id') },
+        hints: hints(['PATCH'], true),
+      },
+      'rel/delete_claim': {
+        'href-template': `${Q}/claims/{claim_id}`,
+        'href-vars': { ...qv, claim_id: param('claim_id') },
+        hints: hints(['DELETE']),
+      },
+      'rel/ping': { 'href-template': '/v2/ping', hints: hints(['GET', 'HEAD']) },
+      'rel/health': { href: '/v2/health', hints: hints(['GET']) },
+      'rel/openapi': { href: '/v2/openapi.json', hints: hints(['GET']) },
+    },
+  };
+}

@@ -1,0 +1,342 @@
+/**
+ * Request validation: parse → sanitize against a shape → check limits. Texts follow Zaqar's
+ * transport/validation.py (docs/zaqar-reference.md); every failure is an ApiError (4xx).
+ */
+import { ApiError, badRequest, INVALID_REQUEST, invalidQueueName } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import type { NewMessage, QueueMetadata } from '../core/model.js';
+
+export const INVALID_BODY = 'Invalid request body';
+
+const QUEUE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE_RE.test(s);
+
+export function validateQueueName(name: string): string {
+  if (name.length === 0 || name.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(name)) {
+    throw invalidQueueName('The format of the submitted queue name or project id is not valid.');
+  }
+  return name;
+}
+
+export function validateProjectId(project: string | undefined): string {
+  if (project === undefined || project === '') {
+    throw badRequest('The header X-PROJECT-ID was missing', 'Project-Id Missing');
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we refuse
+  if (project.length > LIMITS.PROJECT_ID_MAX || hasLoneSurrogate(project) || /[\x00-\x1f\x7f]/.test(project)) {
+    throw invalidQueueName('The format of the submitted queue name or project id is not valid.');
+  }
+  return project;
+}
+
+/** Python's uuid.UUID() accepts braces, a urn:uuid: prefix and dashes anywhere; we normalize to 32 lowercase hex. */
+export function normalizeClientId(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') {
+    throw badRequest('The Client-ID header is required.', 'Missing header value');
+  }
+  let v = value.trim().toLowerCase();
+  if (v.startsWith('urn:')) v = v.slice(4);
+  if (v.startsWith('uuid:')) v = v.slice(5);
+  v = v.replace(/^\{|\}$/g, '').replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(v)) throw badRequest('Malformed hexadecimal UUID.', 'Wrong UUID value');
+  return v;
+}
+
+// ------------------------------------------------------------------ JSON
+
+/** Nesting depth of a JSON text, scanning outside strings; cheap guard before JSON.parse. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped char
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+function checkStrings(value: unknown): void {
+  if (typeof value === 'string') {
+    if (hasLoneSurrogate(value)) throw badRequest('Request body could not be parsed.', INVALID_BODY);
+  } else if (Array.isArray(value)) {
+    for (const v of value) checkStrings(v);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      checkStrings(k);
+      checkStrings(v);
+    }
+  }
+}
+
+/**
+ * Strict JSON: JSON.parse already refuses NaN/Infinity and trailing garbage; we also refuse
+ * lone surrogates (not representable in UTF-8) and nesting deeper than LIMITS.JSON_MAX_DEPTH.
+ */
+export function parseJson(text: string | undefined): unknown {
+  if (text === undefined || text.trim() === '') throw badRequest('Request body can not be empty', INVALID_BODY);
+  if (jsonDepth(text) > LIMITS.JSON_MAX_DEPTH) {
+    throw badRequest(`JSON nesting may not be deeper than ${LIMITS.JSON_MAX_DEPTH} levels.`, INVALID_BODY);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('Request body could not be parsed.', INVALID_BODY);
+  }
+  checkStrings(value);
+  return value;
+}
+
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const byteLength = (text: string | undefined): number => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
+
+// ------------------------------------------------------------------ query parameters
+
+const TRUE = new Set(['true', 't', 'yes', 'y', '1', 'on']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0', 'off']);
+
+export function boolParam(name: string, raw: string | undefined, fallback = false): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw badRequest(
+    `The "${name}" parameter is invalid. The value of the parameter must be "true" or "false".`,
+    'Invalid parameter',
+  );
+}
+
+/** Integers in ASCII digits (optional sign); anything else, floats and repeats included, is 400. */
+export function intParam(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?[0-9]{1,15}$/.test(raw)) {
+    throw badRequest(`The "${name}" parameter is invalid. The value must be an integer.`, 'Invalid parameter');
+  }
+  return Number(raw);
+}
+
+export function rangeCheck(value: number, min: number, max: number, message: string): number {
+  if (value < min || value > max) throw badRequest(message);
+  return value;
+}
+
+export const messagesLimitText = (max: number) => `Limit must be at least 1 and may not be greater than ${max}.`;
+
+/** Listing marker: the sequence of the last message seen (opaque to clients, digits here). */
+export function markerParam(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]{1,16}$/.test(raw)) throw badRequest('The marker is not valid.', 'Invalid parameter');
+  return Number(raw);
+}
+
+// ------------------------------------------------------------------ bodies
+
+function intField(doc: Record<string, unknown>, name: string): number | undefined {
+  const v = doc[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw badRequest(`The value of the "${name}" field must be a int.`, INVALID_BODY);
+  }
+  return v;
+}
+
+export interface QueueDefaults {
+  readonly ttl: number;
+  readonly delay: number;
+  readonly maxPostBytes: number;
+}
+
+const TTL_TEXT = `The TTL for a message may not exceed ${LIMITS.MESSAGE_TTL_MAX} seconds, and must be at least ${LIMITS.MESSAGE_TTL_MIN} seconds long.`;
+const DELAY_TEXT = `The Delay TTL for a message may not exceed ${LIMITS.MESSAGE_DELAY_MAX} seconds, and must be at least ${LIMITS.MESSAGE_DELAY_MIN} seconds long.`;
+
+/** POST /messages body → messages with ttl and delay resolved against the queue defaults. */
+export function parseMessagePost(text: string | undefined, defaults: QueueDefaults): NewMessage[] {
+  const size = byteLength(text);
+  if (size > LIMITS.MESSAGE_POST_MAX_BYTES) {
+    throw badRequest(`Message collection size is too large. Max size ${LIMITS.MESSAGE_POST_MAX_BYTES}`);
+  }
+  if (defaults.maxPostBytes < LIMITS.MESSAGE_POST_MAX_BYTES && size > defaults.maxPostBytes) {
+    throw badRequest(
+      `Message collection size is too large. The max size for current queue is ${defaults.maxPostBytes}. It is calculated by max size = min(max_messages_post_size_config: ${LIMITS.MESSAGE_POST_MAX_BYTES}, max_messages_post_size_queue: ${defaults.maxPostBytes}).`,
+    );
+  }
+  const doc = parseJson(text);
+  if (!isObject(doc) || !('messages' in doc)) throw badRequest('No messages were found in the request body.');
+  const list = doc.messages;
+  if (!Array.isArray(list)) throw badRequest('Document type not supported.', INVALID_BODY);
+  if (list.length === 0) throw badRequest('No messages to enqueu.');
+  return list.map((item) => {
+    if (!isObject(item)) throw badRequest('Document type not supported.', INVALID_BODY);
+    if (!('body' in item)) throw badRequest('Missing "body" field.', INVALID_BODY);
+    const ttl = intField(item, 'ttl') ?? defaults.ttl;
+    const delay = intField(item, 'delay') ?? defaults.delay;
+    rangeCheck(ttl, LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, TTL_TEXT);
+    rangeCheck(delay, LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX, DELAY_TEXT);
+    return { body: item.body, ttl, delay };
+  });
+}
+
+const CLAIM_TTL_TEXT = `The TTL for a claim may not exceed ${LIMITS.CLAIM_TTL_MAX} seconds, and must be at least ${LIMITS.CLAIM_TTL_MIN} seconds long.`;
+const CLAIM_GRACE_TEXT = `The grace for a claim may not exceed ${LIMITS.CLAIM_GRACE_MAX} seconds, and must be at least ${LIMITS.CLAIM_GRACE_MIN} seconds long.`;
+
+/** Claim create/renew body: `{ttl?, grace?}`; an empty body means the defaults (create only). */
+export function parseClaimBody(text: string | undefined, bodyRequired: boolean): { ttl: number; grace: number } {
+  if (text === undefined || text.trim() === '') {
+    if (bodyRequired) throw badRequest('Request body can not be empty', INVALID_BODY);
+    return { ttl: LIMITS.CLAIM_TTL_DEFAULT, grace: LIMITS.CLAIM_GRACE_DEFAULT };
+  }
+  const doc = parseJson(text);
+  if (!isObject(doc)) throw badRequest('Document type not supported.', INVALID_BODY);
+  const ttl = intField(doc, 'ttl') ?? LIMITS.CLAIM_TTL_DEFAULT;
+  const grace = intField(doc, 'grace') ?? LIMITS.CLAIM_GRACE_DEFAULT;
+  rangeCheck(ttl, LIMITS.CLAIM_TTL_MIN, LIMITS.CLAIM_TTL_MAX, CLAIM_TTL_TEXT);
+  rangeCheck(grace, LIMITS.CLAIM_GRACE_MIN, LIMITS.CLAIM_GRACE_MAX, CLAIM_GRACE_TEXT);
+  return { ttl, grace };
+}
+
+// ------------------------------------------------------------------ queue metadata
+
+export const RESERVED_DEFAULTS = {
+  _max_messages_post_size: LIMITS.MESSAGE_POST_MAX_BYTES,
+  _default_message_ttl: LIMITS.MESSAGE_TTL_DEFAULT,
+  _default_message_delay: LIMITS.MESSAGE_DELAY_DEFAULT,
+} as const;
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * Reserved keys are checked by type and range (stricter than Zaqar, which skips falsy values
+ * and never checks `_dead_letter_queue`). `title` differs between PUT (API) and PATCH (body).
+ */
+export function validateMetadata(meta: QueueMetadata, title: string = INVALID_REQUEST): QueueMetadata {
+  const fail = (d: string): never => {
+    throw new ApiError('bad-request', title, d);
+  };
+  const intIn = (key: string, min: number, max: number, range: string) => {
+    if (!(key in meta)) return;
+    const v = meta[key];
+    if (!isInt(v)) fail(`${key} must be integer.`);
+    else if (v < min || v > max) fail(range);
+  };
+  intIn('_default_message_ttl', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX,
+    `_default_message_ttl can not exceed ${LIMITS.MESSAGE_TTL_MAX} seconds, and must be at least ${LIMITS.MESSAGE_TTL_MIN} seconds long.`);
+  intIn('_max_messages_post_size', 1, LIMITS.MESSAGE_POST_MAX_BYTES,
+    `_max_messages_post_size can not exceed ${LIMITS.MESSAGE_POST_MAX_BYTES},  and must be at least greater than 0.`);
+  intIn('_default_message_delay', LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX,
+    `_default_message_delay can not exceed ${LIMITS.MESSAGE_DELAY_MAX} seconds, and must be at least ${LIMITS.MESSAGE_DELAY_MIN} seconds long.`);
+  intIn('_max_claim_count', 1, LIMITS.MAX_CLAIM_COUNT_MAX,
+    `_max_claim_count can not exceed ${LIMITS.MAX_CLAIM_COUNT_MAX}, and must be at least 1.`);
+  intIn('_dead_letter_queue_messages_ttl', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, TTL_TEXT);
+  if ('_dead_letter_queue' in meta) {
+    const v = meta._dead_letter_queue;
+    if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(v)) {
+      fail('_dead_letter_queue must be a valid queue name.');
+    }
+  }
+  if (byteLength(JSON.stringify(meta)) > LIMITS.QUEUE_METADATA_MAX_BYTES) {
+    fail(`Queue metadata is too large. Max size: ${LIMITS.QUEUE_METADATA_MAX_BYTES}`);
+  }
+  return meta;
+}
+
+/** PUT body: optional; must be an object. */
+export function parseQueueMetadata(text: string | undefined): QueueMetadata {
+  if (byteLength(text) > LIMITS.QUEUE_METADATA_MAX_BYTES) {
+    throw badRequest(`Queue metadata is too large. Max size: ${LIMITS.QUEUE_METADATA_MAX_BYTES}`);
+  }
+  if (text === undefined || text.trim() === '') return {};
+  const doc = parseJson(text);
+  if (!isObject(doc)) throw badRequest('Document type not supported.', INVALID_BODY);
+  return validateMetadata(doc);
+}
+
+/** The queue's effective settings: stored reserved keys over the defaults. */
+export function queueDefaults(meta: QueueMetadata | undefined): QueueDefaults {
+  const pick = (key: keyof typeof RESERVED_DEFAULTS) => {
+    const v = meta?.[key];
+    return isInt(v) && v > 0 ? v : RESERVED_DEFAULTS[key];
+  };
+  return { ttl: pick('_default_message_ttl'), delay: pick('_default_message_delay'), maxPostBytes: pick('_max_messages_post_size') };
+}
+
+export interface PatchOp {
+  readonly op: 'add' | 'replace' | 'remove';
+  readonly key: string;
+  readonly value?: unknown;
+}
+
+const OPS = ['add', 'remove', 'replace'] as const;
+
+function pointerTokens(path: string): string[] {
+  const bad = (why: string): never => {
+    throw badRequest(`Pointer \`${path}\` ${why}`, INVALID_BODY);
+  };
+  if (!path.startsWith('/')) bad('does not start with "/".');
+  if (path.includes('//')) bad('contains adjacent "/".');
+  if (path.length > 1 && path.endsWith('/')) bad('end with "/".');
+  return path
+    .slice(1)
+    .split('/')
+    .map((t) => {
+      if (/~(?![01])/.test(t)) bad('contains "~" not part of a recognized escape sequence.');
+      return t.replace(/~1/g, '/').replace(/~0/g, '~').trim();
+    });
+}
+
+/** JSON-patch body for PATCH /queues/{q}: ops add/replace/remove on /metadata/<key>. */
+export function parseMetadataPatch(text: string | undefined): PatchOp[] {
+  if (byteLength(text) > LIMITS.QUEUE_METADATA_MAX_BYTES) {
+    throw badRequest(`Queue metadata is too large. Max size: ${LIMITS.QUEUE_METADATA_MAX_BYTES}`, INVALID_BODY);
+  }
+  if (text === undefined || text.trim() === '') throw badRequest('PATCH body could not be empty for update.', INVALID_BODY);
+  const doc = parseJson(text);
+  if (!Array.isArray(doc)) throw badRequest('Request body must be a JSON array of operation objects.', INVALID_BODY);
+  return doc.map((change) => {
+    if (!isObject(change)) throw badRequest('Operations must be JSON objects.', INVALID_BODY);
+    const op = change.op;
+    if (op === undefined) {
+      throw badRequest('Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.', INVALID_BODY);
+    }
+    if (typeof op !== 'string' || !(OPS as readonly string[]).includes(op)) {
+      throw badRequest(`Invalid operation: \`${String(op)}\`. It must be one of the following: add, remove, replace.`, INVALID_BODY);
+    }
+    if (typeof change.path !== 'string') throw badRequest("Unable to find 'path' in JSON Schema change", INVALID_BODY);
+    const tokens = pointerTokens(change.path);
+    if (tokens.length !== 2 || tokens.some((t) => t === '')) {
+      throw badRequest(`Invalid JSON pointer for this resource: '/${tokens.join('/')}, e.g /metadata/key'`, INVALID_BODY);
+    }
+    if ((tokens[0] ?? '').toLowerCase() !== 'metadata') {
+      throw badRequest('The root of path must be metadata, e.g /metadata/key.', INVALID_BODY);
+    }
+    if (op !== 'remove' && !('value' in change)) {
+      throw badRequest(`Operation "${op}" requires a member named "value".`, INVALID_BODY);
+    }
+    return { op: op as PatchOp['op'], key: tokens[1] as string, ...(op !== 'remove' ? { value: change.value } : {}) };
+  });
+}
+
+/** Purge body: `{resource_types: [...]}` ⊆ {messages, subscriptions}; empty body = both. */
+export function parsePurge(text: string | undefined): Set<string> {
+  const all = ['messages', 'subscriptions'];
+  if (text === undefined || text.trim() === '') return new Set(all);
+  const doc = parseJson(text);
+  if (!isObject(doc)) throw badRequest('Document type not supported.', INVALID_BODY);
+  if (!('resource_types' in doc)) throw badRequest('Post body must contain key "resource_types".');
+  const types = doc.resource_types;
+  if (!Array.isArray(types) || types.some((t) => typeof t !== 'string' || !all.includes(t))) {
+    throw badRequest("Resource types must be a sub set of {'messages', 'subscriptions'}.");
+  }
+  return new Set(types as string[]);
+}

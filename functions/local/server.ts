@@ -1,0 +1,135 @@
+/**
+ * Local HTTP server: turns each Node request into an API Gateway HTTP API (payload 2.0) event,
+ * calls the same handler Lambda runs, and writes the result back (the shape of middy's
+ * ecs-http adapter). Bodies are capped before they are read; slow clients time out.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { LIMITS } from '../core/limits.js';
+import type { ApiHandler } from '../http/app.js';
+import type { HttpEvent } from '../http/request.js';
+
+export interface LocalServerOptions {
+  readonly api: ApiHandler;
+  /** One line per request; defaults to stdout. */
+  readonly logRequest?: (line: string) => void;
+  readonly maxBodyBytes?: number;
+}
+
+/** Builds the API Gateway event for a request (null-ish body and query when empty, as API Gateway does). */
+export function toEvent(req: IncomingMessage, body: string | undefined): HttpEvent {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q >= 0 ? url.slice(0, q) : url;
+  const rawQueryString = q >= 0 ? url.slice(q + 1) : '';
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? '').toLowerCase();
+    const value = req.rawHeaders[i + 1] ?? '';
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(rawQueryString)) {
+    query[k] = k in query ? `${query[k]},${v}` : v;
+  }
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString,
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+      http: {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+    },
+    ...(body !== undefined && body.length > 0 ? { body } : {}),
+    isBase64Encoded: false,
+  } as HttpEvent;
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const tooLarge = (max: number) =>
+  JSON.stringify({ title: 'Request entity too large', description: `Request bodies may not exceed ${max} bytes.` });
+
+export function createLocalServer(options: LocalServerOptions): Server {
+  const max = options.maxBodyBytes ?? LIMITS.REQUEST_BODY_HARD_MAX_BYTES;
+  const log = options.logRequest ?? ((line: string) => console.log(line));
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const finish = (status: number) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log(`${req.method} ${req.url} ${status} ${ms.toFixed(1)}ms`);
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) {
+      // Refuse before reading a byte; close so the client stops sending.
+      res.setHeader('connection', 'close');
+      send(res, 413, { 'content-type': 'application/json; charset=UTF-8' }, tooLarge(max));
+      req.resume();
+      finish(413);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) return;
+      size += chunk.length;
+      if (size > max) {
+        aborted = true;
+        res.setHeader('connection', 'close');
+        send(res, 413, { 'content-type': 'application/json; charset=UTF-8' }, tooLarge(max));
+        finish(413);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const body = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+      options
+        .api(toEvent(req, body))
+        .then((result) => {
+          send(res, result.statusCode, result.headers ?? {}, result.body ?? '');
+          finish(result.statusCode);
+        })
+        .catch((err: unknown) => {
+          // createApi already maps every error; this is the last line of defence.
+          console.error(err);
+          send(res, 503, { 'content-type': 'application/json; charset=UTF-8' }, JSON.stringify({
+            title: 'Service temporarily unavailable',
+            description: 'The request could not be completed. Please try again in a few seconds.',
+          }));
+          finish(503);
+        });
+    });
+    req.on('error', () => undefined);
+  });
+  // Slow or idle clients cannot hold the server: bounded header and request times.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  return server;
+}

@@ -1,0 +1,82 @@
+/**
+ * The whole service on one machine: DynamoDB Local (or an endpoint you give), the table,
+ * the store and the HTTP server. Used by `npm start`, the integration tests and the benchmarks.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { systemClock, type Clock } from '../core/clock.js';
+import { createApi } from '../http/app.js';
+import type { ApiConfig, Logger } from '../http/context.js';
+import { createDocumentClient } from '../store/dynamo/client.js';
+import { DynamoStore } from '../store/dynamo/store.js';
+import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { createLocalServer } from './server.js';
+
+export const DEFAULT_TABLE = 'cloud-queues';
+
+export interface LocalStackOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Use this DynamoDB endpoint instead of starting DynamoDB Local. */
+  readonly dynamoEndpoint?: string;
+  /** Persist DynamoDB Local's data here; undefined = in memory. */
+  readonly dataDir?: string;
+  readonly tableName?: string;
+  readonly clock?: Clock;
+  readonly config?: Partial<ApiConfig>;
+  readonly logRequest?: (line: string) => void;
+  readonly logger?: Logger;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  readonly store: DynamoStore;
+  readonly server: Server;
+  readonly dynamo?: DynamoDbLocal;
+  stop(): Promise<void>;
+}
+
+export const consoleLogger: Logger = {
+  info: (message, details) => console.log(JSON.stringify({ level: 'INFO', message, ...details })),
+  error: (message, details) => console.error(JSON.stringify({ level: 'ERROR', message, ...details })),
+};
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const tableName = options.tableName ?? DEFAULT_TABLE;
+  const dynamo = options.dynamoEndpoint
+    ? undefined
+    : await startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {});
+  const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
+  try {
+    await ensureTable(dynamoEndpoint, tableName);
+    const client = createDocumentClient({ endpoint: dynamoEndpoint });
+    const clock = options.clock ?? systemClock;
+    const store = new DynamoStore({ client, tableName, clock });
+    const api = createApi({
+      store,
+      clock,
+      config: { trustProjectHeader: true, projectClaim: 'project_id', ...options.config },
+      log: options.logger ?? consoleLogger,
+    });
+    const server = createLocalServer({ api, ...(options.logRequest ? { logRequest: options.logRequest } : {}) });
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const stop = async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.destroy();
+      await dynamo?.stop();
+    };
+    return { url: `http://${host}:${port}`, dynamoEndpoint, tableName, store, server, ...(dynamo ? { dynamo } : {}), stop };
+  } catch (err) {
+    await dynamo?.stop();
+    throw err;
+  }
+}
