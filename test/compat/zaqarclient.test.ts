@@ -1,48 +1,40 @@
 // python-zaqarclient compatibility (issue 8): runs the official client, unchanged,
-// through zaqarclient_workflow.py against a live server. Needs the Debian package
-// python3-zaqarclient, which targets /usr/bin/python3 (not a pyenv python).
+// through zaqarclient_workflow.py against the real server (in-process, over DynamoDB Local).
+// Needs the Debian package python3-zaqarclient, which targets /usr/bin/python3 (not a pyenv
+// python); .ci/run installs it, so in CI this suite always runs.
 import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../support/stack.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./zaqarclient_workflow.py', import.meta.url));
+/** The workflow makes ~120 requests; generous, since CI machines are slow and shared. */
+const WORKFLOW_TIMEOUT_MS = 120_000;
 
 const clientAvailable =
   spawnSync(PYTHON, ['-c', 'import zaqarclient.queues.client'], { stdio: 'ignore' }).status === 0;
 const SKIP_REASON = `${PYTHON} cannot import zaqarclient (install the Debian package python3-zaqarclient)`;
 if (!clientAvailable) console.warn(`zaqarclient compatibility suite skipped: ${SKIP_REASON}`);
 
-interface RunningServer {
-  url: string;
-  stop: () => Promise<void>;
-}
-
-// TODO(server wiring): replace this hook with real startup of the local server
-// (e.g. start it on a free port and return its URL). For now it only points at
-// an already-running server: ZAQAR_URL, default http://127.0.0.1:8888.
-async function startServer(): Promise<RunningServer> {
-  return { url: process.env.ZAQAR_URL ?? 'http://127.0.0.1:8888', stop: async () => {} };
-}
-
 const SUITE = 'python-zaqarclient compatibility';
 
 describe.skipIf(!clientAvailable)(clientAvailable ? SUITE : `${SUITE} (skipped: ${SKIP_REASON})`, () => {
-  let server: RunningServer | undefined;
+  let stack: TestStack | undefined;
 
   beforeAll(async () => {
-    server = await startServer();
-  }, 60_000);
+    stack = await startTestStack();
+  });
 
   afterAll(async () => {
-    await server?.stop();
+    await stack?.stop();
   });
 
   it('drives the full workflow through the official client', async () => {
-    const url = server?.url ?? '';
-    // Async execFile, not spawnSync: the server may run inside this process.
+    const url = stack?.url ?? '';
+    // Async execFile, not spawnSync: the server runs inside this process and must keep serving.
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(PYTHON, [SCRIPT, url], { timeout: 120_000 }, (error, stdout, stderr) => {
+      execFile(PYTHON, [SCRIPT, url], { timeout: WORKFLOW_TIMEOUT_MS }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, output: `${stdout}${stderr}` });
       });
@@ -54,5 +46,5 @@ describe.skipIf(!clientAvailable)(clientAvailable ? SUITE : `${SUITE} (skipped: 
       .join('\n');
     expect(result.code, failures).toBe(0);
     expect(result.output).toMatch(/^\d+ passed, 0 failed$/m);
-  }, 150_000);
+  }, WORKFLOW_TIMEOUT_MS + 30_000);
 });

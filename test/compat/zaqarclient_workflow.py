@@ -194,6 +194,9 @@ def main():
                  names, all_names[2:4])
         page, _ = producer.queues(detailed=True)
         listed = {x.name: x for x in page}
+        page, _ = producer.queues(name='compat-%s-m' % run, limit=20)
+        check_eq('name filter lists the queues it matches',
+                 [x.name for x in page], [qname])
         check('detailed listing carries metadata',
               qname in listed
               and (listed[qname]._metadata or {}).get('color') == 'red',
@@ -289,6 +292,8 @@ def main():
     with section('renew claim'):
         claim.update(ttl=300, grace=60)
         check_eq('renewed claim ttl', cq.claim(id=claim.id).ttl, 300)
+        expect_error('renew with ttl below 60 -> MalformedRequest',
+                     zerrors.MalformedRequest, lambda: claim.update(ttl=10))
 
     with section('delete claimed messages'):
         expect_error('deleting a claimed message without claim_id -> 403',
@@ -314,6 +319,17 @@ def main():
                      lambda: cq.claim(id=bogus).update(ttl=120))
         cq.claim(id=bogus).delete()
         check('release unknown claim is idempotent (204)', True)
+        expect_error('claim ttl below 60 -> MalformedRequest',
+                     zerrors.MalformedRequest,
+                     lambda: cq.claim(ttl=10, grace=60))
+        expect_error('claim grace above 43200 -> MalformedRequest',
+                     zerrors.MalformedRequest,
+                     lambda: cq.claim(ttl=60, grace=43201))
+        # Without ttl/grace the client sends {"ttl": null, "grace": null};
+        # Zaqar answers 400 ("must be a int"), and so do we.
+        expect_error('claim with the client\'s null ttl/grace -> '
+                     'MalformedRequest', zerrors.MalformedRequest,
+                     lambda: cq.claim(limit=1))
 
     with section('release claim'):
         claim.delete()
@@ -362,6 +378,36 @@ def main():
                  {k: stats['messages'].get(k) for k in ('free', 'claimed',
                                                         'total')},
                  {'free': 0, 'claimed': 0, 'total': 0})
+
+    pname = 'compat-%s-purge' % run
+    pq = producer.queue(pname, auto_create=False)
+    with section('delete an unclaimed message'):
+        res = pq.post({'body': 'one', 'ttl': 300})
+        one = res['resources'][0].rsplit('/', 1)[-1]
+        m = pq.message(one)
+        check('unclaimed message has no claim id', m.claim_id is None,
+              repr(m.href))
+        m.delete()  # DELETE .../messages/<id>, no claim_id
+        expect_error('deleted message is gone (404)',
+                     zerrors.ResourceNotFound, lambda: pq.message(one))
+        m.delete()
+        check('deleting it again is idempotent (204)', True)
+
+    with section('purge'):
+        pq.post([{'body': i, 'ttl': 300} for i in range(3)])
+        pq.purge(resource_types=['messages'])
+        check_eq('purge messages empties the queue',
+                 pq.stats['messages'].get('total'), 0)
+        pq.post([{'body': i, 'ttl': 300} for i in range(2)])
+        pq.purge()  # no body: every resource type
+        check_eq('purge without resource_types empties the queue',
+                 pq.stats['messages'].get('total'), 0)
+        check_eq('purge keeps the queue',
+                 [x.name for x in producer.queues(name=pname)[0]], [pname])
+        expect_error('purge of an unknown resource type -> MalformedRequest',
+                     zerrors.MalformedRequest,
+                     lambda: pq.purge(resource_types=['claims']))
+        pq.delete()
 
     # ----------------------------------------------------------- error paths
     mq = producer.queue(missing_name)  # never created
