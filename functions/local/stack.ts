@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createApi } from '../http/app.js';
 import type { ApiConfig, Logger } from '../http/context.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
@@ -27,6 +28,8 @@ export interface LocalStackOptions {
   readonly config?: Partial<ApiConfig>;
   readonly logRequest?: (line: string) => void;
   readonly logger?: Logger;
+  /** Test hook: called once with the store's SDK client (e.g. to add a fault-injecting middleware). */
+  readonly decorateClient?: (client: DynamoDBDocumentClient) => void;
 }
 
 export interface LocalStack {
@@ -53,6 +56,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await ensureTable(dynamoEndpoint, tableName);
     const client = createDocumentClient({ endpoint: dynamoEndpoint });
+    options.decorateClient?.(client);
     const clock = options.clock ?? systemClock;
     const store = new DynamoStore({ client, tableName, clock });
     const api = createApi({

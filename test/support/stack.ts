@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { OffsetClock } from '../../functions/core/clock.js';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../functions/local/stack.js';
 import type { ApiConfig } from '../../functions/http/context.js';
 
 export interface TestStack extends LocalStack {
@@ -14,7 +14,10 @@ export interface TestStack extends LocalStack {
 
 const quietLogger = { info: () => undefined, error: () => undefined };
 
-export async function startTestStack(config?: Partial<ApiConfig>): Promise<TestStack> {
+export async function startTestStack(
+  config?: Partial<ApiConfig>,
+  hooks: Pick<LocalStackOptions, 'decorateClient'> = {},
+): Promise<TestStack> {
   const clock = new OffsetClock();
   const stack = await startLocalStack({
     dynamoEndpoint: inject('dynamoEndpoint'),
@@ -23,6 +26,7 @@ export async function startTestStack(config?: Partial<ApiConfig>): Promise<TestS
     logRequest: () => undefined,
     logger: quietLogger,
     ...(config ? { config } : {}),
+    ...hooks,
   });
   return { ...stack, clock };
 }
