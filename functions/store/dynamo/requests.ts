@@ -322,6 +322,17 @@ export function deleteUnclaimedMessage(table: string, ref: QueueRef, seq: number
   };
 }
 
+/** Compensation of a failed post: deletes the message only if it is still the one this post wrote (same random id). */
+export function deleteOwnMessage(table: string, ref: QueueRef, seq: number, id: string) {
+  return {
+    TableName: table,
+    Key: messageKey(ref, seq),
+    ConditionExpression: '#id = :id',
+    ExpressionAttributeNames: names(A.id),
+    ExpressionAttributeValues: { ':id': id },
+  };
+}
+
 /** Delete with claim: only the live claim that holds the message may delete it. */
 export function deleteClaimedMessage(table: string, ref: QueueRef, seq: number, id: string, claimId: string, now: number) {
   return {

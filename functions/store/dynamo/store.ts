@@ -62,6 +62,7 @@ import {
   createQueueTransaction,
   deleteClaimedMessage,
   deleteQueueTransaction,
+  deleteOwnMessage,
   deleteUnclaimedMessage,
   messageItem,
   messageKey,
@@ -102,6 +103,8 @@ const CANDIDATE_FACTOR = 2;
 const CLAIM_ROUNDS = 3;
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
+/** Attempts at each compensating delete of a failed post (on top of the SDK's own retries). */
+const COMPENSATION_ATTEMPTS = 8;
 /** Bound on the process-local cache of last seen sequences (a hint only; the condition is the truth). */
 const SEQ_CACHE_MAX = 10_000;
 
@@ -394,31 +397,50 @@ export class DynamoStore implements QueueStore {
 
   async postMessages(ref: QueueRef, messages: readonly NewMessage[], clientId: string): Promise<string[]> {
     const ids: string[] = [];
-    const committed: number[] = [];
+    // Every (seq, id) any attempt of this post sent: committed chunks, and attempts whose
+    // outcome is unknown (a timeout can hide a commit that did happen).
+    const attempted: NewMessageItem[] = [];
     try {
       for (let i = 0; i < messages.length; i += MESSAGES_PER_TRANSACTION) {
         const chunk = messages.slice(i, i + MESSAGES_PER_TRANSACTION);
-        const seqs = await this.commitChunk(ref, chunk, clientId, ids);
-        committed.push(...seqs);
+        await this.commitChunk(ref, chunk, clientId, ids, attempted);
       }
       return ids;
     } catch (err) {
-      // NOTE: a post larger than one transaction is made all-or-nothing by compensation:
-      // chunks already committed are deleted before the failure is reported (503).
-      if (committed.length > 0) {
-        await this.batchDelete(committed.map((seq) => messageKey(ref, seq))).catch(() => undefined);
-      }
+      // NOTE: a post is all-or-nothing by compensation: everything it may have written is
+      // deleted before the failure is reported (503). The deletes are conditional on the
+      // random id, so a sequence another producer took in the meantime is never touched.
+      await this.compensate(ref, attempted);
       throw err;
     }
   }
 
-  /** Commits one chunk; appends its ids to `ids`; returns the sequences used. */
+  /** Deletes the messages of a failed post that exist with this post's ids (best effort, retried). */
+  private async compensate(ref: QueueRef, items: readonly NewMessageItem[]): Promise<void> {
+    const deleteOne = async (m: NewMessageItem) => {
+      for (let attempt = 0; attempt < COMPENSATION_ATTEMPTS; attempt++) {
+        if (attempt > 0) await sleep(backoff(attempt));
+        try {
+          await this.client.send(new DeleteCommand(deleteOwnMessage(this.table, ref, m.seq, m.id)));
+          return;
+        } catch (err) {
+          if (isConditionalCheckFailed(err)) return; // never written, or not ours
+        }
+      }
+    };
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      await Promise.all(items.slice(i, i + BATCH_WRITE_MAX).map(deleteOne));
+    }
+  }
+
+  /** Commits one chunk; appends its ids to `ids` and every attempted item to `attempted`. */
   private async commitChunk(
     ref: QueueRef,
     chunk: readonly NewMessage[],
     clientId: string,
     ids: string[],
-  ): Promise<number[]> {
+    attempted: NewMessageItem[],
+  ): Promise<void> {
     const pk = queuePk(ref);
     const bodies = chunk.map((m) => JSON.stringify(m.body));
     let expected: number;
@@ -436,6 +458,7 @@ export class DynamoStore implements QueueStore {
         const seq = expected + k + 1;
         return { seq, id: newMessageId(seq), bodyJson: bodies[k] as string, ttl: m.ttl, delay: m.delay };
       });
+      attempted.push(...items);
       try {
         await this.client.send(
           new TransactWriteCommand(
@@ -444,8 +467,11 @@ export class DynamoStore implements QueueStore {
         );
         this.rememberSeq(pk, expected + items.length);
         ids.push(...items.map((m) => m.id));
-        return items.map((m) => m.seq);
+        return;
       } catch (err) {
+        // A cancellation on the first SDK attempt proves nothing was written (transactions are
+        // atomic); after SDK retries, an earlier attempt may have committed before its response was lost.
+        if (isTransactionCanceled(err) && (err.$metadata?.attempts ?? 1) <= 1) attempted.splice(-items.length);
         if (!isTransactionCanceled(err) || attempt >= POST_MAX_ATTEMPTS) throw err;
         const reason = err.CancellationReasons?.[0];
         if (reason?.Code === 'ConditionalCheckFailed') {
