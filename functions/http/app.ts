@@ -50,7 +50,7 @@ function prepare(event: HttpEvent, deps: Deps, route: Route): HandlerContext {
       'Endpoint only serves `application/json`; specify client-side media type support with the "Accept" header.',
     );
   }
-  if (route.id === 'versions') return { event, project: '', clientId: '', deps };
+  if (route.anonymous) return { event, project: '', clientId: '', deps };
   const clientId = normalizeClientId(header(event, 'client-id'));
   return { event, project: resolveProject(event, deps, route), clientId, deps };
 }

@@ -17,15 +17,17 @@ export interface RouteDefinition {
   readonly group: FunctionGroup;
   /** Served without an authorizer in a deployment (no tenant data behind it). */
   readonly public?: boolean;
+  /** Needs no Client-ID or project either: documents about the API, not about a tenant. */
+  readonly anonymous?: boolean;
   readonly summary: string;
 }
 
 const Q = '/v2/queues/{queue_name}';
 
 export const ROUTES = [
-  { id: 'versions', method: 'GET', path: '/', group: 'system', public: true, summary: 'API versions (300)' },
+  { id: 'versions', method: 'GET', path: '/', group: 'system', public: true, anonymous: true, summary: 'API versions (300)' },
   { id: 'home', method: 'GET', path: '/v2', group: 'system', public: true, summary: 'JSON-home document' },
-  { id: 'openapi', method: 'GET', path: '/v2/openapi.json', group: 'system', public: true, summary: 'OpenAPI 3.1 description' },
+  { id: 'openapi', method: 'GET', path: '/v2/openapi.json', group: 'system', public: true, anonymous: true, summary: 'OpenAPI 3.1 description' },
   { id: 'ping.get', method: 'GET', path: '/v2/ping', group: 'system', public: true, summary: 'Storage reachability (204/503)' },
   { id: 'ping.head', method: 'HEAD', path: '/v2/ping', group: 'system', public: true, summary: 'Storage reachability (204/503)' },
   { id: 'health', method: 'GET', path: '/v2/health', group: 'system', public: true, summary: 'Storage status' },

@@ -8,7 +8,7 @@ import type { NewMessage, QueueMetadata } from '../core/model.js';
 
 export const INVALID_BODY = 'Invalid request body';
 
-const QUEUE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
+export const QUEUE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE_RE.test(s);

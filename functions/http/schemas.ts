@@ -1,0 +1,600 @@
+/**
+ * Request and response schemas per route id: the data the OpenAPI document is generated from
+ * (functions/http/openapi.ts). Every range, default and size comes from LIMITS, so the
+ * document cannot drift from what validation.ts enforces. Pure data: no handler imports.
+ *
+ * NOTE: response schemas are as strict as python-zaqarclient needs them to be. The client
+ * builds objects from message keys and raises on unknown ones, so `Message` forbids extra
+ * properties; the integration test validates live responses against these schemas.
+ */
+import { LIMITS } from '../core/limits.js';
+import type { RouteId } from './routes.js';
+import { QUEUE_NAME_RE, RESERVED_DEFAULTS } from './validation.js';
+
+/** A JSON Schema 2020-12 object (OpenAPI 3.1's dialect). */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** The shared schemas (`components.schemas`); listed so that `ref()` is checked at compile time. */
+export type ComponentName =
+  | 'Error'
+  | 'Link'
+  | 'QueueMetadata'
+  | 'Queue'
+  | 'QueueList'
+  | 'QueueStats'
+  | 'MessageEdge'
+  | 'NewMessage'
+  | 'Message'
+  | 'PoppedMessage'
+  | 'MessageList'
+  | 'ClaimBody'
+  | 'Claim'
+  | 'Versions'
+  | 'HomeDocument'
+  | 'Health';
+
+/** A reference to a schema in `components.schemas`. */
+export const ref = (name: ComponentName): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+export const PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch';
+export const JSON_HOME_MEDIA_TYPE = 'application/json-home';
+
+const int = (minimum: number, maximum: number, extra: Record<string, unknown> = {}): JsonSchema => ({
+  type: 'integer',
+  minimum,
+  maximum,
+  ...extra,
+});
+const seconds = (what: string, min: number, max: number, dflt?: number): JsonSchema =>
+  int(min, max, { description: `${what}, in seconds.`, ...(dflt !== undefined ? { default: dflt } : {}) });
+const nonNegative: JsonSchema = { type: 'integer', minimum: 0 };
+const relativeHref = (description: string): JsonSchema => ({ type: 'string', pattern: '^/v2/', description });
+
+const QUEUE_NAME: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: LIMITS.QUEUE_NAME_MAX,
+  pattern: QUEUE_NAME_RE.source,
+};
+
+const RESERVED_METADATA: Record<string, JsonSchema> = {
+  _default_message_ttl: seconds('TTL of messages posted without one', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, RESERVED_DEFAULTS._default_message_ttl),
+  _default_message_delay: seconds('Delay of messages posted without one', LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX, RESERVED_DEFAULTS._default_message_delay),
+  _max_messages_post_size: int(1, LIMITS.MESSAGE_POST_MAX_BYTES, {
+    default: RESERVED_DEFAULTS._max_messages_post_size,
+    description: 'Largest POST /messages body accepted for this queue, in bytes.',
+  }),
+  _max_claim_count: int(1, LIMITS.MAX_CLAIM_COUNT_MAX, { description: 'Claims after which a message moves to the dead-letter queue.' }),
+  _dead_letter_queue: { ...QUEUE_NAME, description: 'Queue that receives messages claimed `_max_claim_count` times.' },
+  _dead_letter_queue_messages_ttl: seconds('TTL of messages moved to the dead-letter queue', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+};
+
+/** Schemas shared by several routes, emitted as `components.schemas`. */
+export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
+  Error: {
+    type: 'object',
+    description: "Zaqar's error body.",
+    required: ['title', 'description'],
+    properties: { title: { type: 'string' }, description: { type: 'string' } },
+    additionalProperties: false,
+  },
+  Link: {
+    type: 'object',
+    required: ['rel', 'href'],
+    properties: {
+      rel: { const: 'next' },
+      href: relativeHref('The next page: same query, marker moved past this page.'),
+    },
+    additionalProperties: false,
+  },
+  QueueMetadata: {
+    type: 'object',
+    description: `Free-form metadata; keys starting with \`_\` configure the queue. At most ${LIMITS.QUEUE_METADATA_MAX_BYTES} bytes serialized.`,
+    properties: RESERVED_METADATA,
+  },
+  Queue: {
+    type: 'object',
+    required: ['name', 'href'],
+    properties: {
+      name: QUEUE_NAME,
+      href: relativeHref('The queue.'),
+      metadata: { ...ref('QueueMetadata'), description: 'Only with `detailed=true`.' },
+    },
+    additionalProperties: false,
+  },
+  QueueList: {
+    type: 'object',
+    required: ['queues', 'links'],
+    properties: {
+      queues: { type: 'array', maxItems: LIMITS.QUEUES_PER_PAGE_MAX, items: ref('Queue') },
+      links: { type: 'array', maxItems: 1, items: ref('Link'), description: 'Empty on the last (empty) page.' },
+      count: { ...nonNegative, description: 'Number of queues (only with `with_count=true`).' },
+    },
+    additionalProperties: false,
+  },
+  QueueStats: {
+    type: 'object',
+    required: ['messages'],
+    properties: {
+      messages: {
+        type: 'object',
+        required: ['free', 'claimed', 'total'],
+        properties: {
+          free: nonNegative,
+          claimed: nonNegative,
+          total: nonNegative,
+          oldest: ref('MessageEdge'),
+          newest: ref('MessageEdge'),
+        },
+        additionalProperties: false,
+      },
+    },
+    additionalProperties: false,
+  },
+  MessageEdge: {
+    type: 'object',
+    required: ['age', 'created', 'href'],
+    properties: {
+      age: { ...nonNegative, description: 'Seconds since the message was posted.' },
+      created: { type: 'string', format: 'date-time' },
+      href: relativeHref('The message.'),
+    },
+    additionalProperties: false,
+  },
+  NewMessage: {
+    type: 'object',
+    required: ['body'],
+    properties: {
+      body: { description: 'Any JSON value.' },
+      ttl: seconds('Lifetime', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, LIMITS.MESSAGE_TTL_DEFAULT),
+      delay: seconds('Time before the message can be claimed or listed', LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX, LIMITS.MESSAGE_DELAY_DEFAULT),
+    },
+  },
+  Message: {
+    type: 'object',
+    required: ['id', 'href', 'ttl', 'age', 'body'],
+    properties: {
+      id: { type: 'string' },
+      href: relativeHref('The message; carries `?claim_id=` while the message is claimed.'),
+      ttl: seconds('Lifetime the producer asked for', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+      age: { ...nonNegative, description: 'Seconds since the message was posted.' },
+      body: {},
+      claim_id: { type: 'string', description: 'The live claim holding the message.' },
+      claim_count: { ...nonNegative, description: 'How many times the message has been claimed.' },
+    },
+    additionalProperties: false,
+  },
+  PoppedMessage: {
+    type: 'object',
+    required: ['id', 'ttl', 'age', 'body'],
+    properties: {
+      id: { type: 'string' },
+      ttl: seconds('Lifetime the producer asked for', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+      age: nonNegative,
+      body: {},
+      claim_id: { type: 'null' },
+    },
+    additionalProperties: false,
+  },
+  MessageList: {
+    type: 'object',
+    required: ['messages'],
+    properties: {
+      messages: { type: 'array', maxItems: Math.max(LIMITS.MESSAGES_PER_PAGE_MAX, LIMITS.MESSAGE_IDS_MAX), items: ref('Message') },
+      links: {
+        type: 'array',
+        maxItems: 1,
+        items: ref('Link'),
+        description: 'Listings only (not `?ids=`): a `next` link on every non-empty page, `[]` on an empty one.',
+      },
+    },
+    additionalProperties: false,
+  },
+  ClaimBody: {
+    type: 'object',
+    properties: {
+      ttl: seconds('How long the claim lasts', LIMITS.CLAIM_TTL_MIN, LIMITS.CLAIM_TTL_MAX, LIMITS.CLAIM_TTL_DEFAULT),
+      grace: seconds('Extra life given to claimed messages past the claim', LIMITS.CLAIM_GRACE_MIN, LIMITS.CLAIM_GRACE_MAX, LIMITS.CLAIM_GRACE_DEFAULT),
+    },
+  },
+  Claim: {
+    type: 'object',
+    required: ['age', 'ttl', 'messages', 'href'],
+    properties: {
+      age: { ...nonNegative, description: 'Seconds since the claim was made.' },
+      ttl: seconds('Claim lifetime', LIMITS.CLAIM_TTL_MIN, LIMITS.CLAIM_TTL_MAX),
+      grace: seconds('Grace period', LIMITS.CLAIM_GRACE_MIN, LIMITS.CLAIM_GRACE_MAX),
+      messages: { type: 'array', maxItems: LIMITS.MESSAGES_PER_CLAIM_MAX, items: ref('Message') },
+      href: relativeHref('The claim.'),
+    },
+    additionalProperties: false,
+  },
+  Versions: {
+    type: 'object',
+    required: ['versions'],
+    properties: {
+      versions: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'status', 'links'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string' },
+            updated: { type: 'string' },
+            'media-types': { type: 'array', items: { type: 'object' } },
+            links: { type: 'array', items: { type: 'object', required: ['href', 'rel'] } },
+          },
+        },
+      },
+    },
+  },
+  HomeDocument: {
+    type: 'object',
+    description: 'JSON-home (draft-nottingham-json-home) as Zaqar serves it.',
+    required: ['resources'],
+    properties: {
+      resources: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          required: ['hints'],
+          properties: {
+            'href-template': { type: 'string' },
+            href: { type: 'string' },
+            'href-vars': { type: 'object', additionalProperties: { type: 'string' } },
+            hints: {
+              type: 'object',
+              required: ['allow'],
+              properties: { allow: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+          oneOf: [{ required: ['href-template'] }, { required: ['href'] }],
+        },
+      },
+    },
+  },
+  Health: {
+    type: 'object',
+    required: ['storage_reachable'],
+    properties: {
+      storage_reachable: { type: 'boolean' },
+      catalog_reachable: { type: 'boolean' },
+      operation_status: { type: 'object' },
+    },
+  },
+};
+
+// ------------------------------------------------------------------ parameters
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header';
+  readonly required?: boolean;
+  readonly description: string;
+  readonly schema: JsonSchema;
+  /** For arrays in the query: `ids=a,b` (form, not exploded); repeated keys are accepted too. */
+  readonly style?: 'form' | 'simple';
+  readonly explode?: boolean;
+}
+
+/** Path parameters by name; every `{param}` in ROUTES must be here (the OpenAPI test checks). */
+export const PATH_PARAMETERS: Record<string, ParameterSpec> = {
+  queue_name: {
+    name: 'queue_name',
+    in: 'path',
+    required: true,
+    description: 'Queue name: letters, digits, `_`, `-` and `.`.',
+    schema: QUEUE_NAME,
+  },
+  message_id: { name: 'message_id', in: 'path', required: true, description: 'Message id.', schema: { type: 'string', minLength: 1 } },
+  claim_id: { name: 'claim_id', in: 'path', required: true, description: 'Claim id.', schema: { type: 'string', minLength: 1 } },
+};
+
+/** Sent on every request except to anonymous routes (`anonymous: true` in ROUTES). */
+export const HEADER_PARAMETERS = {
+  ClientId: {
+    name: 'Client-ID',
+    in: 'header',
+    required: true,
+    description: 'UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages.',
+    schema: { type: 'string', pattern: '^(urn:uuid:)?\\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\\}?$' },
+  },
+  ProjectId: {
+    name: 'X-Project-ID',
+    in: 'header',
+    required: false,
+    description:
+      'The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer ' +
+      'the tenant comes from the authenticated identity and this header is ignored.',
+    schema: { type: 'string', minLength: 1, maxLength: LIMITS.PROJECT_ID_MAX },
+  },
+} as const satisfies Record<string, ParameterSpec>;
+
+const bool = (name: string, description: string): ParameterSpec => ({
+  name,
+  in: 'query',
+  description: `${description} Accepts true/false in any case (also 1/0, yes/no).`,
+  schema: { type: 'boolean', default: false },
+});
+const limitParam = (max: number, dflt: number | undefined, what: string): ParameterSpec => ({
+  name: 'limit',
+  in: 'query',
+  description: `How many ${what}.`,
+  schema: int(1, max, dflt !== undefined ? { default: dflt } : {}),
+});
+const idsParam = (what: string): ParameterSpec => ({
+  name: 'ids',
+  in: 'query',
+  description: `Message ids to ${what}, comma-separated or as repeated \`ids=\` keys.`,
+  style: 'form',
+  explode: false,
+  schema: { type: 'array', minItems: 1, maxItems: LIMITS.MESSAGE_IDS_MAX, items: { type: 'string', minLength: 1 } },
+});
+
+// ------------------------------------------------------------------ responses
+
+export interface HeaderSpec {
+  readonly description: string;
+  readonly schema: JsonSchema;
+}
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** JSON body schema; absent = no body. */
+  readonly schema?: JsonSchema;
+  /** Defaults to application/json. */
+  readonly mediaType?: string;
+  readonly headers?: Record<string, HeaderSpec>;
+}
+
+export interface RequestBodySpec {
+  readonly description: string;
+  readonly required: boolean;
+  readonly schema: JsonSchema;
+  /** Defaults to application/json. */
+  readonly mediaType?: string;
+}
+
+export interface RouteSchema {
+  readonly description?: string;
+  /** Query parameters (path parameters come from the route path, headers are common). */
+  readonly query?: readonly ParameterSpec[];
+  readonly requestBody?: RequestBodySpec;
+  /** Success and route-specific error responses; common errors are added by the generator. */
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+}
+
+const location = (description: string): Record<string, HeaderSpec> => ({
+  Location: { description, schema: { type: 'string', pattern: '^/v2/' } },
+});
+
+/** An error response with Zaqar's `{title, description}` body. */
+export const errorResponse = (description: string, headers?: Record<string, HeaderSpec>): ResponseSpec => ({
+  description,
+  schema: ref('Error'),
+  ...(headers ? { headers } : {}),
+});
+
+const tooLarge = errorResponse(`Body larger than ${LIMITS.REQUEST_BODY_HARD_MAX_BYTES} bytes.`);
+const notFound = (what: string) => errorResponse(`${what} does not exist (or belongs to another queue or project).`);
+const invalid = (what: string) => errorResponse(`Invalid input: ${what}.`);
+const noContent = (description: string): ResponseSpec => ({ description });
+
+/** Every route's schema. Typed by RouteId, so a route without an entry does not compile. */
+export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
+  versions: {
+    description: 'The API versions this server speaks. Needs no headers.',
+    responses: { 300: { description: 'Versions, with links.', schema: ref('Versions') } },
+  },
+  home: {
+    description: 'Every resource and its href template (also served at `/v2/`).',
+    responses: {
+      200: {
+        description: 'The home document.',
+        mediaType: JSON_HOME_MEDIA_TYPE,
+        schema: ref('HomeDocument'),
+        headers: { 'Cache-Control': { description: 'Cacheable for a day.', schema: { type: 'string' } } },
+      },
+    },
+  },
+  openapi: {
+    description: 'This document. Needs no headers.',
+    responses: { 200: { description: 'OpenAPI 3.1 document.', schema: { type: 'object' } } },
+  },
+  'ping.get': {
+    responses: { 204: noContent('Storage is reachable.'), 503: noContent('Storage is unreachable (no body).') },
+  },
+  'ping.head': {
+    responses: { 204: noContent('Storage is reachable.'), 503: noContent('Storage is unreachable (no body).') },
+  },
+  health: {
+    responses: { 200: { description: 'Storage status.', schema: ref('Health') } },
+  },
+
+  'queues.list': {
+    description: 'Alphabetical; `links[0].href` continues after the last queue of the page.',
+    query: [
+      { name: 'marker', in: 'query', description: 'List queues strictly after this name.', schema: QUEUE_NAME },
+      limitParam(LIMITS.QUEUES_PER_PAGE_MAX, LIMITS.QUEUES_PER_PAGE_DEFAULT, 'queues per page'),
+      bool('detailed', 'Include each queue\u2019s metadata.'),
+      bool('with_count', 'Include `count`, the number of queues.'),
+      { name: 'name', in: 'query', description: 'Only queues whose name starts with this.', schema: QUEUE_NAME },
+    ],
+    responses: { 200: { description: 'A page of queues.', schema: ref('QueueList') }, 400: invalid('limit, marker, name or a boolean') },
+  },
+  'queue.create': {
+    requestBody: { description: 'Initial metadata (the body may be empty).', required: false, schema: ref('QueueMetadata') },
+    responses: {
+      201: { description: 'Created.', headers: location('The queue.') },
+      204: { description: 'The queue already existed (metadata unchanged).', headers: location('The queue.') },
+      400: invalid('queue name or metadata'),
+      413: tooLarge,
+    },
+  },
+  'queue.get': {
+    description: 'A missing queue answers with the defaults too (queues are lazy, as in Zaqar).',
+    responses: { 200: { description: 'Metadata, with the reserved `_` defaults filled in.', schema: ref('QueueMetadata') }, 400: invalid('queue name') },
+  },
+  'queue.patch': {
+    requestBody: {
+      description: 'JSON-patch operations on `/metadata/<key>`. Removing or replacing an unset reserved key succeeds.',
+      required: true,
+      mediaType: PATCH_MEDIA_TYPE,
+      schema: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['op', 'path'],
+          properties: {
+            op: { enum: ['add', 'replace', 'remove'] },
+            path: { type: 'string', pattern: '^/metadata/.+' },
+            value: { description: 'Required for add and replace.' },
+          },
+        },
+      },
+    },
+    responses: {
+      200: { description: 'The new metadata, with the reserved defaults.', schema: ref('QueueMetadata') },
+      400: invalid('patch document or resulting metadata'),
+      404: notFound('The queue'),
+      409: errorResponse('replace/remove of a key that is not set.'),
+      413: tooLarge,
+      415: errorResponse(`Content-Type is not ${PATCH_MEDIA_TYPE}.`, {
+        'Accept-Patch': { description: 'The accepted patch media type.', schema: { const: PATCH_MEDIA_TYPE } },
+      }),
+    },
+  },
+  'queue.delete': {
+    description: 'Deletes its messages and claims too; idempotent.',
+    responses: { 204: noContent('Deleted (or never existed).'), 400: invalid('queue name') },
+  },
+  'queue.stats': {
+    responses: { 200: { description: 'Message counts; zeros for a missing queue.', schema: ref('QueueStats') }, 400: invalid('queue name') },
+  },
+  'queue.purge': {
+    requestBody: {
+      description: 'What to purge; an empty body purges everything.',
+      required: false,
+      schema: {
+        type: 'object',
+        required: ['resource_types'],
+        properties: { resource_types: { type: 'array', items: { enum: ['messages', 'subscriptions'] } } },
+      },
+    },
+    responses: { 204: noContent('Purged.'), 400: invalid('resource_types') },
+  },
+
+  'messages.post': {
+    description: `Creates the queue if missing. The whole body may be at most ${LIMITS.MESSAGE_POST_MAX_BYTES} bytes (or the queue's \`_max_messages_post_size\`).`,
+    requestBody: {
+      description: 'The messages, posted in order.',
+      required: true,
+      schema: {
+        type: 'object',
+        required: ['messages'],
+        properties: { messages: { type: 'array', minItems: 1, items: ref('NewMessage') } },
+      },
+    },
+    responses: {
+      201: {
+        description: 'Posted; one href per message, in order.',
+        schema: {
+          type: 'object',
+          required: ['resources'],
+          properties: { resources: { type: 'array', items: relativeHref('A posted message.') } },
+          additionalProperties: false,
+        },
+        headers: location('`…/messages?ids=<id>,<id>`.'),
+      },
+      400: invalid('body, ttl, delay or size'),
+      413: tooLarge,
+    },
+  },
+  'messages.list': {
+    description: 'Without `ids`: a page in posting order, strictly after `marker`. With `ids`: those messages.',
+    query: [
+      { name: 'marker', in: 'query', description: 'Opaque position from a `next` link.', schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
+      limitParam(LIMITS.MESSAGES_PER_PAGE_MAX, LIMITS.MESSAGES_PER_PAGE_DEFAULT, 'messages per page'),
+      bool('echo', 'Include messages posted with the caller\u2019s Client-ID.'),
+      bool('include_claimed', 'Include claimed messages.'),
+      bool('include_delayed', 'Include delayed messages.'),
+      idsParam('get'),
+    ],
+    responses: {
+      200: { description: 'Messages (`links` only for listings); an empty page for an empty or missing queue.', schema: ref('MessageList') },
+      400: invalid('limit, marker, ids or a boolean'),
+      404: notFound('None of the `ids`'),
+    },
+  },
+  'messages.delete': {
+    description: 'Exactly one of `ids` (delete those) or `pop` (claim and delete the N oldest in one step).',
+    query: [
+      idsParam('delete'),
+      { name: 'pop', in: 'query', description: 'How many messages to pop.', schema: int(1, LIMITS.MESSAGES_PER_POP_MAX) },
+    ],
+    responses: {
+      200: {
+        description: 'Popped messages (`pop`).',
+        schema: {
+          type: 'object',
+          required: ['messages'],
+          properties: { messages: { type: 'array', maxItems: LIMITS.MESSAGES_PER_POP_MAX, items: ref('PoppedMessage') } },
+          additionalProperties: false,
+        },
+      },
+      204: noContent('Deleted (`ids`).'),
+      400: invalid('both or neither of ids and pop, or out of range'),
+      403: errorResponse('Some of the `ids` are claimed.'),
+    },
+  },
+  'message.get': {
+    responses: { 200: { description: 'The message.', schema: ref('Message') }, 400: invalid('queue name'), 404: notFound('The message') },
+  },
+  'message.delete': {
+    description: 'Idempotent. A claimed message needs its live claim id.',
+    query: [{ name: 'claim_id', in: 'query', description: 'The claim holding the message.', schema: { type: 'string', minLength: 1 } }],
+    responses: {
+      204: noContent('Deleted (or already gone).'),
+      400: errorResponse('`claim_id` is wrong or expired, or the message is not claimed.'),
+      403: errorResponse('The message is claimed and no `claim_id` was given.'),
+    },
+  },
+
+  'claims.create': {
+    description: 'Claims up to `limit` of the oldest free messages; best effort.',
+    query: [limitParam(LIMITS.MESSAGES_PER_CLAIM_MAX, LIMITS.MESSAGES_PER_CLAIM_DEFAULT, 'messages to claim')],
+    requestBody: { description: 'Claim ttl and grace (the body may be empty: the defaults).', required: false, schema: ref('ClaimBody') },
+    responses: {
+      201: {
+        description: 'Claimed; message hrefs carry `?claim_id=`.',
+        schema: {
+          type: 'object',
+          required: ['messages'],
+          properties: { messages: { type: 'array', minItems: 1, maxItems: LIMITS.MESSAGES_PER_CLAIM_MAX, items: ref('Message') } },
+          additionalProperties: false,
+        },
+        headers: location('The claim.'),
+      },
+      204: noContent('Nothing to claim (also for a missing queue).'),
+      400: invalid('ttl, grace or limit'),
+      413: tooLarge,
+    },
+  },
+  'claim.get': {
+    responses: { 200: { description: 'The claim and its messages.', schema: ref('Claim') }, 404: notFound('The claim') },
+  },
+  'claim.renew': {
+    requestBody: { description: 'New ttl (and grace), counted from now.', required: true, schema: ref('ClaimBody') },
+    responses: {
+      204: noContent('Renewed.'),
+      400: invalid('ttl or grace'),
+      404: notFound('The claim'),
+      413: tooLarge,
+    },
+  },
+  'claim.release': {
+    description: 'Its messages are claimable again at once. Idempotent.',
+    responses: { 204: noContent('Released (or never existed).') },
+  },
+};
