@@ -278,16 +278,22 @@ export class DynamoStore implements QueueStore {
   }
 
   async listQueues(project: string, options: ListQueuesOptions): Promise<{ queues: QueueSummary[]; more: boolean }> {
-    const prefix = QUEUE_SK_PREFIX + (options.namePrefix ?? '');
+    const namePrefix = options.namePrefix ?? '';
+    const prefix = QUEUE_SK_PREFIX + namePrefix;
+    // NOTE: DynamoDB refuses an ExclusiveStartKey outside the key condition's range (a 5xx
+    // here), so a marker before the prefix range starts at its head and one after it ends.
+    let marker = options.marker;
+    if (marker !== undefined && !marker.startsWith(namePrefix)) {
+      if (marker > namePrefix) return { queues: [], more: false };
+      marker = undefined;
+    }
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: { '#pk': A.pk, '#sk': A.sk },
         ExpressionAttributeValues: { ':pk': projectPk(project), ':prefix': prefix },
-        ...(options.marker !== undefined
-          ? { ExclusiveStartKey: { [A.pk]: projectPk(project), [A.sk]: queueSk(options.marker) } }
-          : {}),
+        ...(marker !== undefined ? { ExclusiveStartKey: { [A.pk]: projectPk(project), [A.sk]: queueSk(marker) } } : {}),
         Limit: options.limit,
       }),
     );
