@@ -1,0 +1,89 @@
+/**
+ * Lambda entry points of the HTTP API: one handler per route group (the stack deploys one
+ * function per group, each with only its group's table permissions) and `fallback` for the
+ * `$default` route. Everything is built on the first invocation, never at import: the bundle
+ * can be loaded (and unit-tested) without AWS credentials, a table name or a network.
+ *
+ * Environment (set by lib/cloud-queues-stack.ts):
+ * - TABLE_NAME: the DynamoDB table (required by every group handler).
+ * - TRUST_PROJECT_HEADER: `true` only when the stack was deployed without an authorizer.
+ * - PROJECT_CLAIM: the JWT claim carrying the project (default `project_id`).
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { systemClock } from '../core/clock.js';
+import type { QueueStore } from '../core/model.js';
+import { createApi, type ApiHandler } from '../http/app.js';
+import type { ApiConfig, Deps, Logger } from '../http/context.js';
+import type { HttpEvent, HttpResponse } from '../http/request.js';
+import { routesOf, type FunctionGroup } from '../http/routes.js';
+import { createDocumentClient } from '../store/dynamo/client.js';
+import { DynamoStore } from '../store/dynamo/store.js';
+
+export const SERVICE_NAME = 'cloud-queues';
+/** JWT claim carrying the project when PROJECT_CLAIM is not set. */
+export const DEFAULT_PROJECT_CLAIM = 'project_id';
+
+export type LambdaHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
+
+/** API settings from the environment; anything but `TRUST_PROJECT_HEADER=true` keeps the header untrusted. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return {
+    trustProjectHeader: env.TRUST_PROJECT_HEADER === 'true',
+    projectClaim: env.PROJECT_CLAIM || DEFAULT_PROJECT_CLAIM,
+  };
+}
+
+/** The service's `Logger` on Powertools: one JSON line per entry, with the Lambda and API request ids. */
+export function powertoolsLogger(logger: PowertoolsLogger): Logger {
+  return {
+    info: (message, details) => logger.info(message, { ...details }),
+    error: (message, details) => logger.error(message, { ...details }),
+  };
+}
+
+let logger: PowertoolsLogger | undefined;
+const powertools = (): PowertoolsLogger => (logger ??= new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME }));
+
+let storeDeps: Deps | undefined;
+/** Client, store and settings, shared by whatever group this container serves. Throws without TABLE_NAME. */
+function depsWithStore(): Deps {
+  if (storeDeps) return storeDeps;
+  const tableName = process.env.TABLE_NAME;
+  if (!tableName) throw new Error('TABLE_NAME is not set: the function was deployed without its table');
+  const store = new DynamoStore({ client: createDocumentClient(), tableName, clock: systemClock });
+  storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) };
+  return storeDeps;
+}
+
+/** `$default` serves no route, so it never reaches storage; any call would be a wiring bug. */
+const NO_STORE = new Proxy({} as QueueStore, {
+  get: (_target, method) => () => Promise.reject(new Error(`the $default function has no storage (${String(method)})`)),
+});
+
+function lambdaHandler(build: () => ApiHandler): LambdaHandler {
+  let api: ApiHandler | undefined;
+  return async (event, context) => {
+    const log = powertools();
+    log.addContext(context);
+    // Overwritten on every invocation, so a warm container never logs the previous request's ids.
+    log.appendKeys({ apiRequestId: event.requestContext.requestId, routeKey: event.routeKey ?? '' });
+    api ??= build();
+    return api(event, context);
+  };
+}
+
+const group = (name: FunctionGroup): LambdaHandler => lambdaHandler(() => createApi(depsWithStore(), routesOf(name)));
+
+export const system = group('system');
+export const queues = group('queues');
+export const messages = group('messages');
+export const claims = group('claims');
+
+/**
+ * `$default`: every request API Gateway matched to no route. An empty route table makes the
+ * router answer 405 with `Allow` when the path exists under other methods, 404 otherwise.
+ */
+export const fallback: LambdaHandler = lambdaHandler(() =>
+  createApi({ store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) }, []),
+);

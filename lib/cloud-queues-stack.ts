@@ -1,0 +1,176 @@
+/**
+ * The whole deployment: table, one function per route group (plus the $default fallback),
+ * the HTTP API generated from the route table, the scheduled sweeper, alarms and dashboard.
+ * Environment-agnostic on purpose: synth needs no AWS account, no credentials and no lookups.
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { CorsPreflightOptions, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Schedule } from 'aws-cdk-lib/aws-events';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/api.js';
+import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.js';
+import { ACCESS } from './access.js';
+import { Monitoring } from './monitoring.js';
+import { QueueTable } from './queue-table.js';
+import { QueuesApi, type ApiAuth } from './queues-api.js';
+import { ServiceFunction } from './service-function.js';
+import { Sweeper } from './sweeper.js';
+
+/** Lambda entry of the API functions: one export per route group, plus `fallback`. */
+export const API_ENTRY = 'functions/entry/api.ts';
+
+export interface CloudQueuesStackProps extends StackProps {
+  /**
+   * JWT issuer URL (Cognito user pool, Auth0, Okta, Keycloak, ...). Required unless
+   * `trustProjectHeader` is set.
+   * @default - none
+   */
+  readonly jwtIssuer?: string;
+  /**
+   * Accepted audiences (`aud`, or a Cognito app client id). Required with `jwtIssuer`.
+   * @default - none
+   */
+  readonly jwtAudience?: readonly string[];
+  /**
+   * The JWT claim whose value is the project (tenant).
+   * @default 'project_id'
+   */
+  readonly projectClaim?: string;
+  /**
+   * Deploy without an authorizer and take the tenant from the client's X-Project-ID header.
+   * Anyone who can reach the URL can then act as any project: only for private or test use.
+   * @default false
+   */
+  readonly trustProjectHeader?: boolean;
+  /**
+   * When the sweeper runs.
+   * @default Schedule.rate(Duration.minutes(1))
+   */
+  readonly sweepSchedule?: Schedule;
+  /**
+   * Table removal policy when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * DynamoDB deletion protection.
+   * @default true
+   */
+  readonly tableDeletionProtection?: boolean;
+  /**
+   * API stage throttling (requests per second).
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly throttle?: ThrottleSettings;
+  /**
+   * CORS for browser clients.
+   * @default - off
+   */
+  readonly cors?: CorsPreflightOptions;
+  /**
+   * SNS topic that receives alarm notifications.
+   * @default - alarms without actions
+   */
+  readonly alarmTopicArn?: string;
+  /**
+   * Retention of function and access logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** The auth mode the props ask for; throws when neither JWT settings nor the opt-in are given. */
+export function resolveAuth(props: CloudQueuesStackProps): ApiAuth {
+  if (props.trustProjectHeader === true) return { mode: 'trusted-header' };
+  if (!props.jwtIssuer || !props.jwtAudience || props.jwtAudience.length === 0) {
+    throw new Error(
+      'CloudQueuesStack needs jwtIssuer and jwtAudience (a JWT authorizer), or trustProjectHeader: true to trust X-Project-ID.',
+    );
+  }
+  return { mode: 'jwt', issuer: props.jwtIssuer, audience: props.jwtAudience };
+}
+
+export class CloudQueuesStack extends Stack {
+  readonly table: QueueTable;
+  readonly functions: Readonly<Record<FunctionGroup, ServiceFunction>>;
+  readonly fallback: ServiceFunction;
+  readonly api: QueuesApi;
+  readonly sweeper: Sweeper;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: CloudQueuesStackProps = {}) {
+    super(scope, id, props);
+    const auth = resolveAuth(props);
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    this.table = new QueueTable(this, 'Queues', {
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+      deletionProtection: props.tableDeletionProtection ?? true,
+    });
+
+    // Read by functions/entry/api.ts (and the sweeper) at the first invocation.
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.table.table.tableName,
+      TRUST_PROJECT_HEADER: String(auth.mode === 'trusted-header'),
+      PROJECT_CLAIM: props.projectClaim ?? DEFAULT_PROJECT_CLAIM,
+      POWERTOOLS_SERVICE_NAME: 'cloud-queues',
+      // The SDK's Node-version notice is noise in every cold start's log.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+
+    const functions = {} as Record<FunctionGroup, ServiceFunction>;
+    for (const group of FUNCTION_GROUPS) {
+      functions[group] = new ServiceFunction(this, `${group}Api`, {
+        entry: API_ENTRY,
+        handler: group,
+        description: `Cloud Queues API: ${group} routes`,
+        table: this.table,
+        access: ACCESS[group],
+        environment,
+        logRetention,
+      });
+    }
+    this.functions = functions;
+    this.fallback = new ServiceFunction(this, 'fallbackApi', {
+      entry: API_ENTRY,
+      handler: 'fallback',
+      description: 'Cloud Queues API: $default route (404/405 from the route table)',
+      table: this.table,
+      access: { table: [], indexes: [] },
+      environment,
+      memorySize: 256,
+      logRetention,
+    });
+
+    const groupFunctions = {} as Record<FunctionGroup, IFunction>;
+    for (const group of FUNCTION_GROUPS) groupFunctions[group] = functions[group].fn;
+    this.api = new QueuesApi(this, 'Http', {
+      functions: groupFunctions,
+      fallback: this.fallback.fn,
+      auth,
+      accessLogRetention: logRetention,
+      ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.cors ? { cors: props.cors } : {}),
+    });
+
+    this.sweeper = new Sweeper(this, 'Sweep', {
+      table: this.table,
+      environment,
+      logRetention,
+      ...(props.sweepSchedule ? { schedule: props.sweepSchedule } : {}),
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      api: this.api.api,
+      functions: { ...groupFunctions, fallback: this.fallback.fn },
+      sweeper: this.sweeper.function.fn,
+      table: this.table.table,
+      ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the Zaqar v2 API' });
+    new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'DynamoDB table holding every queue' });
+  }
+}
