@@ -7,6 +7,8 @@ import { startLocalStack } from '../functions/local/stack.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+const DEFAULT_SWEEP_INTERVAL_SECONDS = 60;
+
 async function main(): Promise<void> {
   if (!javaAvailable()) {
     console.error(JAVA_HINT);
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 8888),
     ...(dataDir ? { dataDir } : {}),
     ...(process.env.TABLE_NAME ? { tableName: process.env.TABLE_NAME } : {}),
+    // Like the deployed schedule (every minute); SWEEP_INTERVAL_SECONDS=0 turns it off.
+    sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_SECONDS ?? DEFAULT_SWEEP_INTERVAL_SECONDS) * 1000,
   });
   console.log(
     `Cloud Queues (Zaqar v2) listening on ${stack.url} — DynamoDB Local at ${stack.dynamoEndpoint}, ` +
@@ -36,6 +40,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // NOTE: `kill <npm pid>` does not reach us (npm does not forward SIGTERM through its shell):
+  // when started by `npm start`, stop as soon as npm is gone rather than linger as an orphan.
+  if (process.env.npm_lifecycle_event === 'start') {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) shutdown('parent exited');
+    }, 500).unref();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -10,6 +10,8 @@ import type { ApiConfig, Logger } from '../http/context.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
+import { startSweepTimer } from '../sweeper/interval.js';
+import { Sweeper } from '../sweeper/sweeper.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { createLocalServer } from './server.js';
 
@@ -30,6 +32,8 @@ export interface LocalStackOptions {
   readonly logger?: Logger;
   /** Test hook: called once with the store's SDK client (e.g. to add a fault-injecting middleware). */
   readonly decorateClient?: (client: DynamoDBDocumentClient) => void;
+  /** Run the sweeper every this many ms, like the deployed schedule; 0/undefined: never (tests sweep themselves). */
+  readonly sweepIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -72,7 +76,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       server.listen(options.port ?? 0, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
+    const sweepTimer = options.sweepIntervalMs
+      ? startSweepTimer(new Sweeper({ client, tableName, clock }), options.sweepIntervalMs, options.logger ?? consoleLogger)
+      : undefined;
     const stop = async () => {
+      await sweepTimer?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       client.destroy();

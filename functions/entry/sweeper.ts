@@ -1,0 +1,71 @@
+/**
+ * Lambda entry of the sweeper: the function the EventBridge schedule invokes (CDK: lib/).
+ * The DynamoDB client is built on the first invocation, from the environment, never at import:
+ * - TABLE_NAME (required): the service table;
+ * - SWEEP_ITEM_BUDGET (optional): items read + deleted per run (default DEFAULT_ITEM_BUDGET);
+ * - SWEEP_TIME_BUDGET_MS (optional): cap on a run's wall time (default DEFAULT_TIME_BUDGET_MS);
+ * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local.
+ * A run's time budget is also kept below the invocation's remaining time, so a run always
+ * ends (and saves its cursor) before Lambda would kill it.
+ */
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { systemClock } from '../core/clock.js';
+import { createDocumentClient } from '../store/dynamo/client.js';
+import { sweepReportLine } from '../sweeper/report.js';
+import { DEFAULT_ITEM_BUDGET, DEFAULT_TIME_BUDGET_MS, Sweeper, type SweepResult } from '../sweeper/sweeper.js';
+
+/** Left for the last page's writes, the cursor save and the log line after the budget is checked. */
+export const LAMBDA_SAFETY_MS = 5_000;
+/** Never plan a run shorter than this, even when Lambda says little time remains. */
+const MIN_TIME_BUDGET_MS = 1_000;
+
+let sweeper: Sweeper | undefined;
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return value;
+}
+
+function getSweeper(): Sweeper {
+  if (sweeper) return sweeper;
+  const tableName = process.env.TABLE_NAME;
+  if (!tableName) throw new Error('TABLE_NAME is not set');
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  sweeper = new Sweeper({
+    client: createDocumentClient(endpoint ? { endpoint } : {}),
+    tableName,
+    clock: systemClock,
+    itemBudget: positiveInt('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET),
+  });
+  return sweeper;
+}
+
+/** The run's time budget: the configured cap, kept LAMBDA_SAFETY_MS below the remaining time. */
+export function timeBudgetFor(remainingMs: number, capMs: number): number {
+  return Math.max(MIN_TIME_BUDGET_MS, Math.min(capMs, remainingMs - LAMBDA_SAFETY_MS));
+}
+
+/**
+ * One scheduled run. Returns the counts; throws (so Lambda counts an error, EventBridge
+ * retries and the failure alarm fires) on DynamoDB errors other than refused conditions.
+ */
+export const handler = async (
+  _event: ScheduledEvent | Record<string, never>,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SweepResult> => {
+  const timeBudgetMs = timeBudgetFor(
+    context.getRemainingTimeInMillis(),
+    positiveInt('SWEEP_TIME_BUDGET_MS', DEFAULT_TIME_BUDGET_MS),
+  );
+  const result = await getSweeper().sweep({ timeBudgetMs });
+  console.log(sweepReportLine(result, Date.now(), { timeBudgetMs }));
+  return result;
+};
+
+/** Test hook: forget the lazily built sweeper (so a test can change the environment). */
+export function resetSweeperForTests(): void {
+  sweeper = undefined;
+}
