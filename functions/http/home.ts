@@ -1,4 +1,11 @@
-/** The JSON-home document served at GET /v2, in the shape Zaqar serves (docs/zaqar-reference.md §3). */
+/**
+ * The JSON-home document served at GET /v2 and /v2/, in the shape Zaqar serves
+ * (docs/zaqar-reference.md §3), minus what we do not serve (share, subscriptions, pools,
+ * flavors). NOTE: where Zaqar's document disagrees with its own handlers we follow the
+ * handlers: the message-delete template says `{?claim_id}` (Zaqar: `{?claim}`, a parameter
+ * nothing reads), and every query parameter we accept is listed. test/integration/home.test.ts
+ * checks each template against ROUTES and the OpenAPI parameters.
+ */
 const param = (name: string) => `param/${name}`;
 const Q = '/v2/queues/{queue_name}';
 const qv = { queue_name: param('queue_name') };
@@ -12,15 +19,21 @@ export function buildHomeDocument() {
   return {
     resources: {
       'rel/queues': {
-        'href-template': '/v2/queues{?marker,limit,detailed}',
-        'href-vars': { marker: param('marker'), limit: param('queue_limit'), detailed: param('detailed') },
+        'href-template': '/v2/queues{?marker,limit,detailed,with_count,name}',
+        'href-vars': {
+          marker: param('marker'),
+          limit: param('queue_limit'),
+          detailed: param('detailed'),
+          with_count: param('with_count'),
+          name: param('name'),
+        },
         hints: hints(['GET']),
       },
       'rel/queue': { 'href-template': Q, 'href-vars': qv, hints: hints(['GET', 'PUT', 'DELETE', 'PATCH']) },
       'rel/queue_stats': { 'href-template': `${Q}/stats`, 'href-vars': qv, hints: hints(['GET']) },
       'rel/queue_purge': { 'href-template': `${Q}/purge`, 'href-vars': qv, hints: hints(['POST'], true) },
       'rel/messages': {
-        'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed}`,
+        'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed,ids}`,
         'href-vars': {
           ...qv,
           marker: param('marker'),
@@ -28,6 +41,7 @@ export function buildHomeDocument() {
           echo: param('echo'),
           include_claimed: param('include_claimed'),
           include_delayed: param('include_delayed'),
+          ids: param('ids'),
         },
         hints: hints(['GET']),
       },
@@ -38,8 +52,8 @@ export function buildHomeDocument() {
         hints: hints(['DELETE']),
       },
       'rel/message_delete': {
-        'href-template': `${Q}/messages/{message_id}{?claim}`,
-        'href-vars': { ...qv, message_id: param('message_id'), claim: param('claim_id') },
+        'href-template': `${Q}/messages/{message_id}{?claim_id}`,
+        'href-vars': { ...qv, message_id: param('message_id'), claim_id: param('claim_id') },
         hints: hints(['DELETE']),
       },
       'rel/message_get': {

@@ -223,7 +223,10 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
             status: { type: 'string' },
             updated: { type: 'string' },
             'media-types': { type: 'array', items: { type: 'object' } },
-            links: { type: 'array', items: { type: 'object', required: ['href', 'rel'] } },
+            links: {
+              type: 'array',
+              items: { type: 'object', required: ['href', 'rel'], properties: { href: { type: 'string' }, rel: { type: 'string' } } },
+            },
           },
         },
       },
