@@ -85,6 +85,16 @@ describe('postMessages', () => {
     expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
   });
 
+  it('a cancellation after SDK retries, whose earlier attempt landed, is that success (no duplicate post)', async () => {
+    ddb.on(GetCommand).resolves(state(3));
+    ddb.on(TransactWriteCommand).rejects(cancelled([{ Code: 'TransactionConflict' }], 2));
+    const firstId = () => ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Put?.Item?.[A.id];
+    ddb.on(GetCommand, { ProjectionExpression: '#id' }).callsFake(async () => ({ Item: { id: firstId() } }));
+    const ids = await store.postMessages(ref, posts(2), CLIENT);
+    expect(ids.map(seqOf)).toEqual([4, 5]);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
   it('a multi-chunk post failing on its second chunk deletes everything it may have written', async () => {
     ddb.on(GetCommand).resolves(state(0));
     ddb.on(TransactWriteCommand).resolvesOnce({}).rejects(throttled());

@@ -20,7 +20,8 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: options.maxAttempts ?? 5,
     retryMode: 'standard',
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 3_000, connectionTimeout: 1_000 },
+    // NOTE: without throwOnRequestTimeout the Node handler only logs a warning and keeps waiting.
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
   };
   if (options.endpoint) {
     config.endpoint = options.endpoint;

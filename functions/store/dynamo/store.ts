@@ -421,6 +421,15 @@ export class DynamoStore implements QueueStore {
     }
   }
 
+  /** True when the message `m` was written (same sequence, same random id); transactions make one item proof of all. */
+  private async landed(ref: QueueRef, m: NewMessageItem | undefined): Promise<boolean> {
+    if (!m) return false;
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: messageKey(ref, m.seq), ConsistentRead: true, ProjectionExpression: '#id', ExpressionAttributeNames: { '#id': A.id } }),
+    );
+    return out.Item?.[A.id] === m.id;
+  }
+
   /** Deletes the messages of a failed post that exist with this post's ids (best effort, retried). */
   private async compensate(ref: QueueRef, items: readonly NewMessageItem[]): Promise<void> {
     const deleteOne = async (m: NewMessageItem) => {
@@ -479,6 +488,12 @@ export class DynamoStore implements QueueStore {
         // atomic); after SDK retries, an earlier attempt may have committed before its response was lost.
         if (isTransactionCanceled(err) && (err.$metadata?.attempts ?? 1) <= 1) attempted.splice(-items.length);
         if (!isTransactionCanceled(err) || attempt >= POST_MAX_ATTEMPTS) throw err;
+        if ((err.$metadata?.attempts ?? 1) > 1 && (await this.landed(ref, items[0]))) {
+          // An earlier SDK attempt committed (its response was lost): done, not a duplicate post.
+          this.rememberSeq(pk, expected + items.length);
+          ids.push(...items.map((m) => m.id));
+          return;
+        }
         const reason = err.CancellationReasons?.[0];
         if (reason?.Code === 'ConditionalCheckFailed') {
           const old = reasonItem(reason.Item);
