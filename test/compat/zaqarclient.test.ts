@@ -12,6 +12,17 @@ const SCRIPT = fileURLToPath(new URL('./zaqarclient_workflow.py', import.meta.ur
 /** The workflow makes ~120 requests; generous, since CI machines are slow and shared. */
 const WORKFLOW_TIMEOUT_MS = 120_000;
 
+/**
+ * python-requests honours HTTP(S)_PROXY: a proxy configured on a CI machine must not swallow
+ * requests to the local server. No .pyc files next to the script either.
+ */
+const CHILD_ENV = {
+  ...process.env,
+  NO_PROXY: '127.0.0.1,localhost',
+  no_proxy: '127.0.0.1,localhost',
+  PYTHONDONTWRITEBYTECODE: '1',
+};
+
 const clientAvailable =
   spawnSync(PYTHON, ['-c', 'import zaqarclient.queues.client'], { stdio: 'ignore' }).status === 0;
 const SKIP_REASON = `${PYTHON} cannot import zaqarclient (install the Debian package python3-zaqarclient)`;
@@ -34,7 +45,7 @@ describe.skipIf(!clientAvailable)(clientAvailable ? SUITE : `${SUITE} (skipped: 
     const url = stack?.url ?? '';
     // Async execFile, not spawnSync: the server runs inside this process and must keep serving.
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(PYTHON, [SCRIPT, url], { timeout: WORKFLOW_TIMEOUT_MS }, (error, stdout, stderr) => {
+      execFile(PYTHON, [SCRIPT, url], { timeout: WORKFLOW_TIMEOUT_MS, env: CHILD_ENV }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, output: `${stdout}${stderr}` });
       });
