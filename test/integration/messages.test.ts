@@ -322,6 +322,31 @@ describe('isolation: ids only resolve inside their own project and queue', () =>
   });
 });
 
+describe('isolation: project ids and queue names never alias through key separators', () => {
+  it('project "a.b" + queue "c" and project "a" + queue "b.c" are different queues (Zaqar 15 stores both as a.b.c)', async () => {
+    const s = randomUUID();
+    const one = fresh().withProject(`a-${s}.b`);
+    const two = fresh().withProject(`a-${s}`);
+    const [id] = await one.postMessages(`c-${s}`, ['one']);
+    await two.postMessages(`b.c-${s}`, ['two']);
+    expect(bodies(await one.get(`${messagesPath(`c-${s}`)}?echo=true`))).toEqual(['one']);
+    expect(bodies(await two.get(`${messagesPath(`b.c-${s}`)}?echo=true`))).toEqual(['two']);
+    expect((await two.get(`${messagesPath(`b.c-${s}`)}/${id}`)).status).toBe(404);
+    expect((await one.get('/v2/queues')).json.queues.map((x: { name: string }) => x.name)).toEqual([`c-${s}`]);
+  });
+
+  it('a "#" in a project id cannot reach the project spelled with its percent-encoding', async () => {
+    const s = randomUUID();
+    const hash = fresh().withProject(`x#${s}`);
+    const encoded = fresh().withProject(`x%23${s}`);
+    const q = newQueueName();
+    const [id] = await hash.postMessages(q, ['secret']);
+    expect((await encoded.get(`${messagesPath(q)}/${id}`)).status).toBe(404);
+    expect((await encoded.get(`${messagesPath(q)}?echo=true`)).json.messages).toEqual([]);
+    expect((await encoded.get('/v2/queues')).json.queues).toEqual([]);
+  });
+});
+
 // NOTE: last in the file because it moves this file's clock forward; every other test here
 // uses ttls far longer than the jump.
 describe('expiry (injected clock, no sleeping)', () => {
@@ -333,6 +358,9 @@ describe('expiry (injected clock, no sleeping)', () => {
     expect((await c.get(`${messagesPath(q)}/${short}`)).status).toBe(200);
 
     stack.clock.advance(61_000);
+
+    // Ages follow the injected clock too.
+    expect((await c.get(`${messagesPath(q)}/${long}`)).json.age).toBeGreaterThanOrEqual(61);
 
     expect((await c.get(`${messagesPath(q)}/${short}`)).status).toBe(404);
     expect(bodies(await c.get(`${messagesPath(q)}?ids=${short},${long}`))).toEqual(['long']);

@@ -333,6 +333,17 @@ describe('GET /v2/queues/{q}/stats', () => {
   });
 });
 
+describe('GET /v2/queues/{q}/stats with delayed messages', () => {
+  it('a delayed message counts as free, as in Zaqar: free + claimed = total', async () => {
+    const c = fresh();
+    const q = newQueueName();
+    const r = await c.post(`/v2/queues/${q}/messages`, { body: { messages: [{ body: 'now' }, { body: 'later', delay: 300 }] } });
+    expect(r.status).toBe(201);
+    const { free, claimed, total } = (await c.get(`/v2/queues/${q}/stats`)).json.messages;
+    expect({ free, claimed, total }).toEqual({ free: 2, claimed: 0, total: 2 });
+  });
+});
+
 describe('POST /v2/queues/{q}/purge', () => {
   it('purges messages (and claims) but keeps the queue and its metadata', async () => {
     const c = fresh();
