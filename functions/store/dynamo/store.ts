@@ -131,6 +131,8 @@ export class DynamoStore implements QueueStore {
   private readonly clock: Clock;
   private readonly inlineCleanupBudget: number;
   private readonly seqHint = new Map<string, number>();
+  /** Tail of the in-process queue of posts per queue partition (see postMessages). */
+  private readonly postTurns = new Map<string, Promise<void>>();
 
   constructor(options: DynamoStoreOptions) {
     this.client = options.client;
@@ -402,6 +404,24 @@ export class DynamoStore implements QueueStore {
   }
 
   async postMessages(ref: QueueRef, messages: readonly NewMessage[], clientId: string): Promise<string[]> {
+    // NOTE: posts to one queue from this process take turns. They would serialize on the state
+    // item anyway; queueing here replaces a storm of cancelled transactions (each costing writes)
+    // with one attempt each, and keeps a multi-chunk post's messages contiguous.
+    const pk = queuePk(ref);
+    const previous = this.postTurns.get(pk) ?? Promise.resolve();
+    const turn = previous.then(() => this.postMessagesNow(ref, messages, clientId));
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.postTurns.set(pk, settled);
+    void settled.then(() => {
+      if (this.postTurns.get(pk) === settled) this.postTurns.delete(pk);
+    });
+    return turn;
+  }
+
+  private async postMessagesNow(ref: QueueRef, messages: readonly NewMessage[], clientId: string): Promise<string[]> {
     const ids: string[] = [];
     // Every (seq, id) any attempt of this post sent: committed chunks, and attempts whose
     // outcome is unknown (a timeout can hide a commit that did happen).
