@@ -9,6 +9,7 @@
  * ConditionCheck element, so ConditionCheckItem is never granted.
  */
 import type { FunctionGroup } from '../functions/http/routes.js';
+import { INDEX } from '../functions/store/dynamo/table.js';
 
 export type DynamoAction =
   | 'GetItem'
@@ -25,6 +26,8 @@ export interface TableAccess {
   readonly table: readonly DynamoAction[];
   /** Actions on the secondary indexes (only Query/Scan make sense there); empty = no index ARN granted. */
   readonly indexes: readonly DynamoAction[];
+  /** Restricts `indexes` to these index names. @default - every index of the table */
+  readonly onlyIndexes?: readonly string[];
 }
 
 /** A function that can be granted table access: one per route group, plus the sweeper. */
@@ -53,6 +56,7 @@ export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
   sweeper: {
     table: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query', 'Scan'],
     indexes: ['Scan'],
+    onlyIndexes: [INDEX.pending],
   },
 };
 

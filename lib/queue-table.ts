@@ -63,8 +63,10 @@ export class QueueTable extends Construct {
     }
   }
 
-  /** ARNs of the secondary indexes, one by one (no `index/*` wildcard). */
-  indexArns(): string[] {
-    return TABLE.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`);
+  /** ARNs of the secondary indexes (all, or the ones named), one by one: no `index/*` wildcard. */
+  indexArns(names?: readonly string[]): string[] {
+    return TABLE.indexes
+      .filter((index) => names === undefined || names.includes(index.name))
+      .map((index) => `${this.table.tableArn}/index/${index.name}`);
   }
 }

@@ -60,7 +60,7 @@ export class ServiceFunction extends Construct {
     this.logGroup.grantWrite(role);
     const resources = [
       ...(props.access.table.length > 0 ? [{ actions: props.access.table, arns: [props.table.table.tableArn] }] : []),
-      ...(props.access.indexes.length > 0 ? [{ actions: props.access.indexes, arns: props.table.indexArns() }] : []),
+      ...(props.access.indexes.length > 0 ? [{ actions: props.access.indexes, arns: props.table.indexArns(props.access.onlyIndexes) }] : []),
     ];
     for (const { actions, arns } of resources) {
       role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: iamActions(actions), resources: arns }));

@@ -8,6 +8,7 @@
  * - TABLE_NAME: the DynamoDB table (required by every group handler).
  * - TRUST_PROJECT_HEADER: `true` only when the stack was deployed without an authorizer.
  * - PROJECT_CLAIM: the JWT claim carrying the project (default `project_id`).
+ * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local (as the sweeper entry).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -51,7 +52,9 @@ function depsWithStore(): Deps {
   if (storeDeps) return storeDeps;
   const tableName = process.env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set: the function was deployed without its table');
-  const store = new DynamoStore({ client: createDocumentClient(), tableName, clock: systemClock });
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  const client = createDocumentClient(endpoint ? { endpoint } : {});
+  const store = new DynamoStore({ client, tableName, clock: systemClock });
   storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) };
   return storeDeps;
 }

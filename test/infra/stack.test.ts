@@ -1,0 +1,270 @@
+/**
+ * What the synthesized template must say: every route of the route table with its group's
+ * integration, the authorizer on every non-public route, the table as TABLE defines it (TTL,
+ * PITR, indexes), IAM scoped to the table and index ARNs with exactly the actions of lib/access.ts,
+ * the sweeper schedule, alarms and outputs.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
+import { describe, expect, it } from 'vitest';
+import { ROUTES, FUNCTION_GROUPS, type Route } from '../../functions/http/routes.js';
+import { TABLE } from '../../functions/store/dynamo/table.js';
+import { ACCESS, iamActions, type AccessSubject } from '../../lib/access.js';
+import { resolveAuth } from '../../lib/cloud-queues-stack.js';
+import { JWT_PROPS, logicalIdOf, templateOf, type Resource } from './support.js';
+
+const jwt = templateOf();
+const trusted = templateOf({ trustProjectHeader: true });
+const routes = ROUTES as readonly Route[];
+
+const resources = (template: Template, type: string): Record<string, Resource> =>
+  template.findResources(type) as Record<string, Resource>;
+const routeByKey = (template: Template): Map<string, Resource> =>
+  new Map(Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => [String(r.Properties.RouteKey), r]));
+const functionId = (template: Template, handler: string) =>
+  logicalIdOf(template, 'AWS::Lambda::Function', { Handler: `index.${handler}` });
+const tableArn = { 'Fn::GetAtt': [logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}), 'Arn'] };
+const indexArn = (name: string) => ({ 'Fn::Join': ['', [tableArn, `/index/${name}`]] });
+
+describe('routes', () => {
+  const byKey = routeByKey(jwt);
+
+  it('has exactly one API Gateway route per route table entry, plus $default', () => {
+    expect([...byKey.keys()].sort()).toEqual([...routes.map((r) => `${r.method} ${r.path}`), '$default'].sort());
+  });
+
+  it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s is integrated with its group function', (key, route) => {
+    const target = (byKey.get(key) as Resource).Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integrationId = target['Fn::Join'][1][1].Ref;
+    const integration = jwt.toJSON().Resources[integrationId] as Resource;
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [functionId(jwt, route.group), 'Arn'] },
+    });
+  });
+
+  it('sends $default to the fallback function', () => {
+    const target = (byKey.get('$default') as Resource).Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integration = jwt.toJSON().Resources[target['Fn::Join'][1][1].Ref] as Resource;
+    expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(jwt, 'fallback'), 'Arn'] });
+  });
+});
+
+describe('auth', () => {
+  const authorizerId = logicalIdOf(jwt, 'AWS::ApiGatewayV2::Authorizer', {});
+
+  it('configures the JWT authorizer from the props', () => {
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: JWT_PROPS.jwtIssuer, Audience: JWT_PROPS.jwtAudience },
+    });
+  });
+
+  it.each(routes.filter((r) => !r.public).map((r) => [`${r.method} ${r.path}`] as const))('%s requires a JWT', (key) => {
+    expect(routeByKey(jwt).get(key)?.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+  });
+
+  it('leaves only the public routes (versions, home, OpenAPI, ping, health) and $default open', () => {
+    const open = [...routeByKey(jwt)].filter(([, r]) => r.Properties.AuthorizationType !== 'JWT').map(([key]) => key);
+    expect(open.sort()).toEqual([...routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`), '$default'].sort());
+    expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/', '/v2', '/v2/openapi.json', '/v2/ping', '/v2/ping', '/v2/health']);
+  });
+
+  it('tells the functions which claim carries the project, and not to trust the header', () => {
+    for (const group of FUNCTION_GROUPS) {
+      jwt.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: `index.${group}`,
+        Environment: { Variables: Match.objectLike({ TRUST_PROJECT_HEADER: 'false', PROJECT_CLAIM: 'project_id' }) },
+      });
+    }
+    templateOf({ ...JWT_PROPS, projectClaim: 'custom:tenant' }).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PROJECT_CLAIM: 'custom:tenant' }) },
+    });
+  });
+
+  it('trustProjectHeader deploys no authorizer and tells the functions to trust X-Project-ID', () => {
+    trusted.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    for (const route of routeByKey(trusted).values()) expect(route.Properties.AuthorizationType).toBe('NONE');
+    for (const fn of Object.values(resources(trusted, 'AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment).toMatchObject({ Variables: { TRUST_PROJECT_HEADER: 'true' } });
+    }
+  });
+
+  it('refuses to build without JWT settings unless the header is explicitly trusted', () => {
+    expect(() => resolveAuth({})).toThrow(/jwtIssuer and jwtAudience/);
+    expect(() => resolveAuth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: [] })).toThrow(/jwtAudience/);
+    expect(resolveAuth({ trustProjectHeader: true })).toEqual({ mode: 'trusted-header' });
+  });
+});
+
+describe('table', () => {
+  it('is built from TABLE: keys, INCLUDE-projected GSIs, TTL attribute, on-demand, PITR', () => {
+    jwt.resourceCountIs('AWS::DynamoDB::Table', 1);
+    jwt.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: TABLE.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: TABLE.sortKey.name, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: TABLE.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projectedAttributes] },
+      })),
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('is retained and deletion-protected by default; both are props', () => {
+    jwt.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+    const throwaway = templateOf({ ...JWT_PROPS, tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false });
+    throwaway.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+});
+
+describe('functions', () => {
+  it('are arm64 on nodejs22.x with the table name, source maps and log groups', () => {
+    const fns = Object.values(resources(jwt, 'AWS::Lambda::Function'));
+    expect(fns).toHaveLength(FUNCTION_GROUPS.length + 2); // + fallback + sweeper
+    for (const fn of fns) {
+      expect(fn.Properties).toMatchObject({
+        Architectures: ['arm64'],
+        Runtime: 'nodejs22.x',
+        Environment: {
+          Variables: {
+            TABLE_NAME: { Ref: logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}) },
+            NODE_OPTIONS: '--enable-source-maps',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+        },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+    }
+    const logGroups = Object.values(resources(jwt, 'AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(fns.length + 1); // + API access logs
+    for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+describe('IAM', () => {
+  const template = jwt.toJSON() as { Resources: Record<string, Resource> };
+  /** The DynamoDB statements of the role of the function with this handler. */
+  const dynamoStatements = (handler: string) => {
+    const roleId = ((template.Resources[functionId(jwt, handler)] as Resource).Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const policies = Object.values(resources(jwt, 'AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+    const statements = policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+    return statements
+      .map((s) => ({ ...s, Action: [s.Action].flat() as string[], Resource: [s.Resource].flat() }))
+      .filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+  };
+
+  const subjects: [AccessSubject, string][] = [...FUNCTION_GROUPS.map((g): [AccessSubject, string] => [g, g]), ['sweeper', 'handler']];
+
+  it.each(subjects)('%s gets exactly its actions on the table ARN and its index ARNs', (subject, handler) => {
+    const access = ACCESS[subject];
+    const expected: Record<string, unknown>[] = [{ Effect: 'Allow', Action: iamActions(access.table), Resource: [tableArn] }];
+    if (access.indexes.length > 0) {
+      const names = access.onlyIndexes ?? TABLE.indexes.map((i) => i.name);
+      expected.push({ Effect: 'Allow', Action: iamActions(access.indexes), Resource: names.map(indexArn) });
+    }
+    expect(dynamoStatements(handler)).toEqual(expected);
+  });
+
+  it('grants the fallback no table access at all', () => {
+    expect(dynamoStatements('fallback')).toEqual([]);
+  });
+
+  it('never grants wildcards, ConditionCheckItem, PartiQL or table management', () => {
+    const text = JSON.stringify(resources(jwt, 'AWS::IAM::Policy'));
+    expect(text).not.toMatch(/"dynamodb:\*"|"\*"|index\/\*|ConditionCheckItem|PartiQL|CreateTable|DeleteTable|DescribeTable/);
+  });
+
+  it('uses no managed policies (each role writes to its own log group only)', () => {
+    for (const role of Object.values(resources(jwt, 'AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('sweeper', () => {
+  it('runs every minute by default, with retries', () => {
+    jwt.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [functionId(jwt, 'handler'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+          Id: Match.anyValue(),
+        },
+      ],
+    });
+    jwt.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId(jwt, 'handler') },
+      MaximumRetryAttempts: 1,
+    });
+  });
+
+  it('takes its schedule from the props', () => {
+    templateOf({ ...JWT_PROPS, sweepSchedule: Schedule.rate(Duration.minutes(5)) }).hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+    });
+  });
+});
+
+describe('operations', () => {
+  const alarms = Object.values(resources(jwt, 'AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
+
+  it('alarms on API 5xx rate, Lambda errors and throttles, DynamoDB throttles and sweeper failures', () => {
+    expect(alarms.some((a) => a.includes('5xx') && a.includes('100 * errors / requests'))).toBe(true);
+    const fnIds = [...FUNCTION_GROUPS, 'fallback'].map((h) => functionId(jwt, h));
+    for (const id of fnIds) {
+      expect(alarms.some((a) => a.includes('"MetricName":"Errors"') && a.includes(id))).toBe(true);
+      expect(alarms.some((a) => a.includes('"MetricName":"Throttles"') && a.includes(id))).toBe(true);
+    }
+    expect(alarms.some((a) => a.includes('ThrottledRequests'))).toBe(true);
+    const sweeper = functionId(jwt, 'handler');
+    expect(alarms.some((a) => a.includes('The sweeper failed') && a.includes(sweeper) && a.includes('"MetricName":"Errors"'))).toBe(true);
+    jwt.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('sends alarms to the topic when one is given', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:ops';
+    const template = templateOf({ ...JWT_PROPS, alarmTopicArn: topic });
+    for (const alarm of Object.values(resources(template, 'AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+    }
+  });
+
+  it('logs every request as JSON and throttles the stage by default', () => {
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+    });
+  });
+
+  it('has no CORS unless asked', () => {
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent(), ProtocolType: 'HTTP' });
+  });
+
+  it('outputs the API URL and the table name', () => {
+    jwt.hasOutput('ApiUrl', { Value: Match.anyValue() });
+    jwt.hasOutput('TableName', { Value: { Ref: logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}) } });
+  });
+});
