@@ -126,6 +126,24 @@ export function createLocalServer(options: LocalServerOptions): Server {
     });
     req.on('error', () => undefined);
   });
+  // Requests Node's parser refuses (oversize headers, malformed request lines) still get the
+  // contract's {title, description} body rather than Node's bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, title] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request header fields too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request timeout']
+          : [400, 'Bad request'];
+    // A HEAD request gets no body (the client would read it as the next response).
+    const head = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    const body = head ? '' : JSON.stringify({ title, description: 'The request could not be read.' });
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/json; charset=UTF-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   // Slow or idle clients cannot hold the server: bounded header and request times.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
