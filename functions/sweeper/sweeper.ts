@@ -189,9 +189,11 @@ export class Sweeper {
       const finished = await this.apply(run, planActions(items, (pk) => run.floors.get(pk), run.cutoff));
       // A floor cleanup cut short by its budget: stay on this page, the next run redoes it (idempotent).
       if (!finished) return false;
+      const before = run.cursors[lane];
       start = out.LastEvaluatedKey;
       run.cursors = { ...run.cursors, [lane]: start };
-      await this.saveCursors(run);
+      // An idle table ends every pass where it began: no write for an unchanged cursor.
+      if (JSON.stringify(before) !== JSON.stringify(start)) await this.saveCursors(run);
       if (!start) return true;
     }
   }

@@ -4,10 +4,13 @@
  * queues, and races (stale sweeper plans replayed after consumer writes, two sweepers at
  * once, consumers and sweeps interleaved). Each test gets its own table, so counts are exact.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { OffsetClock } from '../../functions/core/clock.js';
 import type { QueueRef } from '../../functions/core/model.js';
 import { handler, resetSweeperForTests } from '../../functions/entry/sweeper.js';
+import { startLocalStack } from '../../functions/local/stack.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { queuePk, STATE_SK } from '../../functions/store/dynamo/keys.js';
 import { A } from '../../functions/store/dynamo/requests.js';
@@ -331,6 +334,42 @@ describe('races', () => {
     expect([...deleted.keys()].every((id) => ids.has(id))).toBe(true);
     expect([...deleted.values()].every((times) => times === 1)).toBe(true);
     expect(await messagesOf(q)).toEqual([]);
+  });
+});
+
+describe('local mode', () => {
+  it('runs the same sweeper on an interval and stops it with the stack', async () => {
+    const clock = new OffsetClock();
+    const local = await startLocalStack({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      tableName: `t-${randomUUID()}`,
+      clock,
+      logRequest: () => undefined,
+      logger: { info: () => undefined, error: () => undefined },
+      sweepIntervalMs: 100,
+    });
+    try {
+      const c = new Client(local.url);
+      const q = newQueueName();
+      await c.postMessages(q, ['soon gone'], 60);
+      clock.advance(120 * SECOND);
+      const ref = { project: c.project, queue: q };
+      const remaining = async () =>
+        (
+          await db.send(
+            new QueryCommand({
+              TableName: local.tableName,
+              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :m)',
+              ExpressionAttributeNames: { '#pk': A.pk, '#sk': A.sk },
+              ExpressionAttributeValues: { ':pk': queuePk(ref), ':m': 'M#' },
+              ConsistentRead: true,
+            }),
+          )
+        ).Count;
+      await vi.waitFor(async () => expect(await remaining()).toBe(0), { timeout: 20_000, interval: 100 });
+    } finally {
+      await local.stop();
+    }
   });
 });
 
