@@ -380,4 +380,22 @@ describe('expiry (injected clock, no sleeping)', () => {
     // Deleting the expired one is the idempotent 204 of a missing message.
     expect((await c.delete(`${messagesPath(q)}/${short}`)).status).toBe(204);
   });
+
+  it('a delayed message is hidden from listing (unless include_delayed) and from claims until its delay ends', async () => {
+    const c = fresh();
+    const q = newQueueName();
+    await c.post(messagesPath(q), { body: { messages: [{ body: 'now' }, { body: 'later', delay: 120 }] } });
+    expect(bodies(await c.get(`${messagesPath(q)}?echo=true`))).toEqual(['now']);
+    expect(bodies(await c.get(`${messagesPath(q)}?echo=true&include_delayed=true`))).toEqual(['now', 'later']);
+    const early = await c.post(`/v2/queues/${q}/claims?limit=20`, { body: { ttl: 60, grace: 60 } });
+    expect(bodies(early)).toEqual(['now']);
+
+    stack.clock.advance(121_000);
+
+    expect(bodies(await c.get(`${messagesPath(q)}?echo=true&include_claimed=true`))).toEqual(['now', 'later']);
+    const late = await c.post(`/v2/queues/${q}/claims?limit=20`, { body: { ttl: 60, grace: 60 } });
+    expect(late.status).toBe(201);
+    // The first claim (ttl 60) has expired as well, so both are claimable again.
+    expect(bodies(late)).toEqual(['now', 'later']);
+  });
 });
