@@ -1,0 +1,215 @@
+/**
+ * `npm run bench [-- flags]`: load, cost, scale and cold-start benchmarks; writes
+ * docs/benchmarks.md and its SVG plots (or, with --url or --only, bench/out/ so a partial
+ * run never overwrites the published tables). Flags: see USAGE.
+ */
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureColdStart } from './coldstart.js';
+import { measureCost } from './cost.js';
+import { runScenario, type ScenarioResult, type ScenarioSpec } from './load.js';
+import { claimCostSpec, renderSvg, throughputSpec } from './plot.js';
+import { renderReport, type RunResults } from './report.js';
+import { measureClaimScale } from './scale.js';
+import { startBenchStack, type BenchStack } from './stack.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SECTIONS = ['post', 'fanout', 'workqueue', 'cost', 'scale', 'coldstart'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const USAGE = `npm run bench -- [flags]
+  --quick              short run (< 3 minutes on 2 cores): fewer scenarios, 6 s each, depths up to 10,000
+  --url URL            load an existing Zaqar v2 endpoint (default: start the local stack in-process);
+                       cost and scale need the in-process stack and are skipped
+  --project ID         X-Project-ID to send (default: bench-<random>)
+  --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
+  --duration S         seconds per load scenario (default 20, quick 6)
+  --producers LIST     producers per scenario, e.g. 1,4,16 (post uses each; fan-out/work queue use the first)
+  --consumers LIST     work-queue consumers, e.g. 1,2,4,8,16
+  --subscribers LIST   fan-out subscribers, e.g. 1,4,16
+  --body BYTES         message body size (default 1024)
+  --only LIST          sections: ${SECTIONS.join(',')}
+  --out FILE           report path (default docs/benchmarks.md for a complete local run, else bench/out/benchmarks.md)`;
+
+interface Plan {
+  readonly quick: boolean;
+  readonly seconds: number;
+  readonly producers: number[];
+  readonly consumers: number[];
+  readonly subscribers: number[];
+  readonly bodyBytes: number;
+  readonly costSamples: number;
+  readonly costBodies: number[];
+  readonly depths: number[];
+  readonly liveClaims: number[];
+  readonly scaleSamples: number;
+  readonly coldRuns: number;
+  readonly sections: Set<Section>;
+}
+
+const list = (v: string | undefined, fallback: number[]): number[] =>
+  v === undefined ? fallback : v.split(',').map((x) => Number.parseInt(x, 10)).filter((x) => Number.isFinite(x) && x > 0);
+
+function plan(values: Record<string, string | boolean | undefined>): Plan {
+  const quick = values.quick === true;
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const only = str('only');
+  const sections = new Set<Section>(only ? (only.split(',') as Section[]).filter((s) => SECTIONS.includes(s)) : SECTIONS);
+  if (str('url')) {
+    sections.delete('cost');
+    sections.delete('scale');
+  }
+  const bodyBytes = list(str('body'), [1024])[0] ?? 1024;
+  return {
+    quick,
+    seconds: Number(str('duration') ?? (quick ? 6 : 20)),
+    producers: list(str('producers'), quick ? [4] : [1, 4, 16]),
+    consumers: list(str('consumers'), quick ? [1, 4, 8] : [1, 2, 4, 8, 16]),
+    subscribers: list(str('subscribers'), quick ? [4] : [1, 4, 16]),
+    bodyBytes,
+    costSamples: quick ? 10 : 40,
+    costBodies: [bodyBytes, 100],
+    depths: quick ? [10, 1_000, 10_000] : [10, 1_000, 10_000, 100_000],
+    liveClaims: quick ? [0, 1_000] : [0, 1_000, 10_000],
+    scaleSamples: quick ? 5 : 20,
+    coldRuns: quick ? 5 : 15,
+    sections,
+  };
+}
+
+/** The load scenarios of a plan, in run order. */
+function scenarios(p: Plan): ScenarioSpec[] {
+  const base = { seconds: p.seconds, bodyBytes: p.bodyBytes };
+  const specs: ScenarioSpec[] = [];
+  const fixedProducers = p.producers.includes(4) ? 4 : (p.producers[0] ?? 1);
+  if (p.sections.has('post')) {
+    for (const batch of [1, 10]) for (const producers of p.producers) specs.push({ kind: 'post', producers, consumers: 0, batch, ...base });
+  }
+  if (p.sections.has('fanout')) {
+    for (const k of p.subscribers) specs.push({ kind: 'fanout', producers: 2, consumers: k, batch: 10, ...base });
+  }
+  if (p.sections.has('workqueue')) {
+    for (const c of p.consumers) specs.push({ kind: 'workqueue', producers: fixedProducers, consumers: c, batch: 10, ...base });
+  }
+  return specs;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      url: { type: 'string' },
+      project: { type: 'string' },
+      token: { type: 'string' },
+      duration: { type: 'string' },
+      producers: { type: 'string' },
+      consumers: { type: 'string' },
+      subscribers: { type: 'string' },
+      body: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const p = plan(values);
+  const began = performance.now();
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const complete = !values.url && !values.only;
+  const outFile = resolve(ROOT, values.out ?? (complete ? 'docs/benchmarks.md' : 'bench/out/benchmarks.md'));
+
+  const needsStack = !values.url && [...p.sections].some((s) => s !== 'coldstart');
+  let stack: BenchStack | undefined;
+  if (needsStack) {
+    log('[setup] starting DynamoDB Local (in memory) and the API in-process');
+    stack = await startBenchStack();
+  }
+  const url = values.url ?? stack?.url ?? '';
+  const target = { url, project: values.project ?? `bench-${randomUUID().slice(0, 8)}`, token: values.token };
+
+  const load: ScenarioResult[] = [];
+  const results: RunResults = {
+    startedAt,
+    mode: p.quick ? 'quick' : values.only || values.url || values.duration ? 'custom' : 'full',
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    target: values.url ? values.url : 'in-process local stack (functions/local/stack.ts) on DynamoDB Local, in memory',
+    seconds: 0,
+    loadAverage: { start: loadavg()[0] ?? 0, end: 0 },
+    load,
+    cost: [],
+    scale: [],
+    coldStart: [],
+  };
+  try {
+    const specs = scenarios(p);
+    if (specs.length > 0) {
+      // The JVM behind DynamoDB Local (and V8) compile hot paths during the first seconds: not measured.
+      log('[warm-up] short work-queue run, not reported');
+      await runScenario(target, { kind: 'workqueue', producers: 2, consumers: 2, batch: 10, seconds: p.quick ? 3 : 8, bodyBytes: p.bodyBytes });
+    }
+    for (const spec of specs) {
+      const r = await runScenario(target, spec);
+      load.push(r);
+      const rate = spec.kind === 'post' ? r.posted : spec.kind === 'workqueue' ? r.consumed : r.delivered;
+      log(`[done] ${r.label}: ${rate.toFixed(0)} msgs/s, errors ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ''}`);
+    }
+    if (stack && (p.sections.has('cost') || p.sections.has('scale'))) {
+      const meterOff = stack.meterOn();
+      try {
+        if (p.sections.has('cost')) {
+          const cost = [];
+          for (const body of p.costBodies) {
+            log(`[cost] body ≈ ${body} B, ${p.costSamples} samples per operation`);
+            cost.push(await measureCost(stack, body, p.costSamples));
+          }
+          Object.assign(results, { cost });
+        }
+        if (p.sections.has('scale')) {
+          const scale = await measureClaimScale(stack, {
+            depths: p.depths,
+            liveClaims: p.liveClaims,
+            samples: p.scaleSamples,
+            bodyBytes: p.bodyBytes,
+            log,
+          });
+          Object.assign(results, { scale });
+        }
+      } finally {
+        meterOff();
+      }
+    }
+  } finally {
+    await stack?.stop();
+  }
+  if (p.sections.has('coldstart')) Object.assign(results, { coldStart: await measureColdStart(p.coldRuns, log) });
+  Object.assign(results, { seconds: (performance.now() - began) / 1000, loadAverage: { ...results.loadAverage, end: loadavg()[0] ?? 0 } });
+
+  mkdirSync(dirname(outFile), { recursive: true });
+  mkdirSync(resolve(ROOT, 'bench/out'), { recursive: true });
+  writeFileSync(resolve(ROOT, 'bench/out/results.json'), JSON.stringify(results, null, 2));
+  const svgs: { throughput?: string; claimCost?: string } = {};
+  const plot = async (name: string, svg: Promise<string>) => {
+    const file = resolve(dirname(outFile), name);
+    writeFileSync(file, await svg);
+    return relative(dirname(outFile), file);
+  };
+  if (load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(load)));
+  if (results.scale.length > 0) svgs.claimCost = await plot('bench-claim-cost.svg', renderSvg(claimCostSpec(results.scale)));
+  writeFileSync(outFile, renderReport(results, svgs));
+  log(`[report] ${relative(ROOT, outFile)} written in ${results.seconds.toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,93 @@
+/**
+ * Latency and throughput bookkeeping for the load generator: pure code, unit-tested
+ * (test/unit/bench-stats.test.ts) on exact inputs, never on timings.
+ */
+
+/**
+ * The p-th percentile (0 < p <= 100) of `sorted` (ascending) by the nearest-rank method:
+ * the smallest sample with at least p% of the samples at or below it. NaN for no samples.
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** Count, mean, max and p50/p95/p99 of a set of samples (ms). */
+export function summarize(samples: readonly number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const sum = sorted.reduce((s, v) => s + v, 0);
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? (sorted[sorted.length - 1] as number) : Number.NaN,
+    mean: sorted.length ? sum / sorted.length : Number.NaN,
+  };
+}
+
+/** Latency samples and item counts per operation name ("post", "claim"...). */
+export class Recorder {
+  private readonly samples = new Map<string, number[]>();
+  private readonly items = new Map<string, number>();
+  private readonly errors = new Map<string, number>();
+
+  /** One request of `op` that took `ms` and moved `items` messages. */
+  record(op: string, ms: number, items = 0): void {
+    let list = this.samples.get(op);
+    if (!list) this.samples.set(op, (list = []));
+    list.push(ms);
+    this.items.set(op, (this.items.get(op) ?? 0) + items);
+  }
+
+  /** A request that failed (status outside what the scenario expects, or a network error). */
+  error(op: string): void {
+    this.errors.set(op, (this.errors.get(op) ?? 0) + 1);
+  }
+
+  count(op: string): number {
+    return this.samples.get(op)?.length ?? 0;
+  }
+
+  itemCount(op: string): number {
+    return this.items.get(op) ?? 0;
+  }
+
+  errorCount(op?: string): number {
+    if (op !== undefined) return this.errors.get(op) ?? 0;
+    return [...this.errors.values()].reduce((s, v) => s + v, 0);
+  }
+
+  ops(): string[] {
+    return [...this.samples.keys()];
+  }
+
+  summary(op: string): LatencySummary {
+    return summarize(this.samples.get(op) ?? []);
+  }
+
+  /** p99 over the last `n` samples of `op`, for the progress line. */
+  recentP99(op: string, n = 500): number {
+    const list = this.samples.get(op) ?? [];
+    return percentile([...list.slice(-n)].sort((a, b) => a - b), 99);
+  }
+}
+
+/** Rounds for tables: integers stay integers, small numbers keep `digits` significant places. */
+export function fmt(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return '–';
+  if (Number.isInteger(value)) return String(value);
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  return String(Number(value.toPrecision(digits)));
+}
