@@ -1,0 +1,185 @@
+/**
+ * The Lambda entry points as API Gateway calls them: payload 2.0 events with JWT claims, the
+ * environment the stack sets, the real table on DynamoDB Local. Each test loads a fresh copy
+ * of the module, because the entry caches its dependencies per container on purpose.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, it, vi, inject } from 'vitest';
+import { ensureTable } from '../../functions/local/dynamodb-local.js';
+import type { HttpEvent } from '../../functions/http/request.js';
+import type * as EntryModule from '../../functions/entry/api.js';
+
+type Entry = typeof EntryModule;
+
+const ENV_KEYS = ['TABLE_NAME', 'DYNAMODB_ENDPOINT', 'TRUST_PROJECT_HEADER', 'PROJECT_CLAIM', 'POWERTOOLS_DEV'] as const;
+const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+
+async function loadEntry(env: Partial<Record<(typeof ENV_KEYS)[number], string>>): Promise<Entry> {
+  for (const key of ENV_KEYS) delete process.env[key];
+  Object.assign(process.env, env);
+  vi.resetModules();
+  return import('../../functions/entry/api.js');
+}
+
+afterEach(() => {
+  for (const key of ENV_KEYS) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+  vi.restoreAllMocks();
+});
+
+interface EventOptions {
+  readonly claims?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+  readonly query?: Record<string, string>;
+}
+
+const CLIENT_ID = randomUUID();
+
+/** An HTTP API payload 2.0 event, as API Gateway sends it after the JWT authorizer. */
+function event(method: string, path: string, options: EventOptions = {}): HttpEvent {
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { 'client-id': CLIENT_ID, ...options.headers },
+    ...(options.query ? { queryStringParameters: options.query } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      requestId: `req-${randomUUID()}`,
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    isBase64Encoded: false,
+  } as HttpEvent;
+}
+
+const context = { awsRequestId: 'lambda-req', functionName: 'fn', functionVersion: '$LATEST', memoryLimitInMB: '512' } as Context;
+const json = (body: string | undefined): unknown => (body ? JSON.parse(body) : undefined);
+
+describe('fallback ($default)', () => {
+  it.each([
+    ['GET', '/nowhere', 404, undefined],
+    ['GET', '/v2/queues/q1/messages/m1/extra', 404, undefined],
+    ['PUT', '/v2/ping', 405, 'GET, HEAD'],
+    ['POST', '/v2/queues/q1', 405, 'PUT, GET, PATCH, DELETE'],
+  ])('%s %s → %i without a table or credentials', async (method, path, status, allow) => {
+    const { fallback } = await loadEntry({});
+    const res = await fallback(event(method, path), context);
+    expect(res.statusCode).toBe(status);
+    expect(res.headers?.allow).toBe(allow);
+    expect(json(res.body)).toEqual({ title: expect.any(String), description: expect.any(String) });
+  });
+});
+
+describe('configFromEnv', () => {
+  it.each([
+    [{}, { trustProjectHeader: false, projectClaim: 'project_id' }],
+    [{ TRUST_PROJECT_HEADER: 'true', PROJECT_CLAIM: 'tenant' }, { trustProjectHeader: true, projectClaim: 'tenant' }],
+    [{ TRUST_PROJECT_HEADER: 'TRUE' }, { trustProjectHeader: false, projectClaim: 'project_id' }],
+    [{ TRUST_PROJECT_HEADER: '1', PROJECT_CLAIM: '' }, { trustProjectHeader: false, projectClaim: 'project_id' }],
+  ])('%j → %j', async (env, config) => {
+    const { configFromEnv } = await loadEntry({});
+    expect(configFromEnv(env)).toEqual(config);
+  });
+});
+
+describe('route group handlers on DynamoDB Local', () => {
+  const tableName = `t-${randomUUID()}`;
+  beforeAll(async () => {
+    await ensureTable(inject('dynamoEndpoint'), tableName);
+  });
+  const deployed = (extra: Record<string, string> = {}) =>
+    loadEntry({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: inject('dynamoEndpoint'), ...extra });
+
+  it('serve a queue → post → claim → delete workflow, the project taken from the JWT claim', async () => {
+    const entry = await deployed();
+    const project = `p-${randomUUID()}`;
+    const claims = { project_id: project, sub: 'user-1' };
+    const q = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+
+    expect((await entry.queues(event('PUT', q, { claims }), context)).statusCode).toBe(201);
+    const posted = await entry.messages(event('POST', `${q}/messages`, { claims, body: { messages: [{ body: { n: 1 }, ttl: 300 }] } }), context);
+    expect(posted.statusCode).toBe(201);
+    const claimed = await entry.claims(event('POST', `${q}/claims`, { claims, body: { ttl: 60, grace: 60 } }), context);
+    expect(claimed.statusCode).toBe(201);
+    const [message] = (json(claimed.body) as { messages: { href: string; body: unknown }[] }).messages;
+    expect(message?.body).toEqual({ n: 1 });
+    const href = new URL(message?.href ?? '', 'http://api.example.com');
+    const deleted = await entry.messages(
+      event('DELETE', href.pathname, { claims, query: { claim_id: href.searchParams.get('claim_id') ?? '' } }),
+      context,
+    );
+    expect(deleted.statusCode).toBe(204);
+    expect((await entry.system(event('GET', '/v2/ping'), context)).statusCode).toBe(204);
+  });
+
+  it('ignores X-Project-ID unless TRUST_PROJECT_HEADER=true', async () => {
+    const entry = await deployed();
+    const owner = `p-${randomUUID()}`;
+    const other = `p-${randomUUID()}`;
+    const q = `q-${randomUUID().slice(0, 8)}`;
+    await entry.queues(event('PUT', `/v2/queues/${q}`, { claims: { project_id: owner }, headers: { 'x-project-id': other } }), context);
+    const asOther = await entry.queues(event('GET', '/v2/queues', { claims: { project_id: other } }), context);
+    expect(JSON.stringify(json(asOther.body))).not.toContain(q);
+    const asOwner = await entry.queues(event('GET', '/v2/queues', { claims: { project_id: owner } }), context);
+    expect(JSON.stringify(json(asOwner.body))).toContain(q);
+    // No identity and an untrusted header: 401.
+    expect((await entry.queues(event('GET', '/v2/queues', { headers: { 'x-project-id': owner } }), context)).statusCode).toBe(401);
+
+    const trusting = await deployed({ TRUST_PROJECT_HEADER: 'true' });
+    const viaHeader = await trusting.queues(event('GET', '/v2/queues', { headers: { 'x-project-id': owner } }), context);
+    expect(JSON.stringify(json(viaHeader.body))).toContain(q);
+  });
+
+  it('reads the project from the claim PROJECT_CLAIM names', async () => {
+    const entry = await deployed({ PROJECT_CLAIM: 'custom:tenant' });
+    const res = await entry.queues(event('GET', '/v2/queues', { claims: { 'custom:tenant': `p-${randomUUID()}` } }), context);
+    expect(res.statusCode).toBe(200);
+    expect((await entry.queues(event('GET', '/v2/queues', { claims: { project_id: 'p1' } }), context)).statusCode).toBe(401);
+  });
+
+  it('logs storage failures as JSON with the Lambda and API request ids (and answers 503)', async () => {
+    const lines: string[] = [];
+    // Powertools writes to its own Console over process.stdout/stderr (ERROR goes to stderr).
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      });
+    }
+    const entry = await loadEntry({ TABLE_NAME: `missing-${randomUUID()}`, DYNAMODB_ENDPOINT: inject('dynamoEndpoint') });
+    const req = event('GET', '/v2/queues', { claims: { project_id: 'p1' } });
+    const res = await entry.queues(req, context);
+    vi.restoreAllMocks();
+    expect(res.statusCode).toBe(503);
+    const logged = lines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.message === 'request failed');
+    expect(logged).toMatchObject({
+      level: 'ERROR',
+      service: 'cloud-queues',
+      function_request_id: 'lambda-req',
+      apiRequestId: req.requestContext.requestId,
+      routeKey: 'GET /v2/queues',
+    });
+  });
+
+  it('fails loudly when deployed without TABLE_NAME', async () => {
+    const entry = await loadEntry({});
+    await expect(entry.queues(event('GET', '/v2/queues', { claims: { project_id: 'p1' } }), context)).rejects.toThrow(/TABLE_NAME/);
+  });
+});
