@@ -83,10 +83,18 @@ export const queues = group('queues');
 export const messages = group('messages');
 export const claims = group('claims');
 
+/** Routes that never touch storage: `$default` serves them for path variants API Gateway does not match. */
+const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi']);
+
 /**
- * `$default`: every request API Gateway matched to no route. An empty route table makes the
- * router answer 405 with `Allow` when the path exists under other methods, 404 otherwise.
+ * `$default`: every request API Gateway matched to no route. NOTE: API Gateway does not match
+ * `/v2/` to the `/v2` route, but python-zaqarclient asks for the home document there, so the
+ * storage-free routes are served here too (the router tolerates a trailing slash). Anything else
+ * gets 405 with `Allow` when the path exists under other methods, 404 otherwise.
  */
 export const fallback: LambdaHandler = lambdaHandler(() =>
-  createApi({ store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) }, []),
+  createApi(
+    { store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) },
+    routesOf('system').filter((r) => STORAGE_FREE.has(r.id)),
+  ),
 );
