@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi, inject } from 'vitest';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
-import type { HttpEvent } from '../../functions/http/request.js';
+import { event } from './support.js';
 import type * as EntryModule from '../../functions/entry/api.js';
 
 type Entry = typeof EntryModule;
@@ -29,42 +29,6 @@ afterEach(() => {
   }
   vi.restoreAllMocks();
 });
-
-interface EventOptions {
-  readonly claims?: Record<string, string>;
-  readonly headers?: Record<string, string>;
-  readonly body?: unknown;
-  readonly query?: Record<string, string>;
-}
-
-const CLIENT_ID = randomUUID();
-
-/** An HTTP API payload 2.0 event, as API Gateway sends it after the JWT authorizer. */
-function event(method: string, path: string, options: EventOptions = {}): HttpEvent {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-    headers: { 'client-id': CLIENT_ID, ...options.headers },
-    ...(options.query ? { queryStringParameters: options.query } : {}),
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      requestId: `req-${randomUUID()}`,
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
-      ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    isBase64Encoded: false,
-  } as HttpEvent;
-}
 
 const context = { awsRequestId: 'lambda-req', functionName: 'fn', functionVersion: '$LATEST', memoryLimitInMB: '512' } as Context;
 const json = (body: string | undefined): unknown => (body ? JSON.parse(body) : undefined);

@@ -1,6 +1,8 @@
 /** Shared helpers of the infrastructure tests: one synthesized template per configuration. */
+import { randomUUID } from 'node:crypto';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { HttpEvent } from '../../functions/http/request.js';
 import { CloudQueuesStack, type CloudQueuesStackProps } from '../../lib/cloud-queues-stack.js';
 
 export const JWT_PROPS: CloudQueuesStackProps = {
@@ -28,3 +30,40 @@ export function logicalIdOf(template: Template, type: string, match: Record<stri
   if (ids.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${ids.length}`);
   return ids[0] as string;
 }
+
+export interface EventOptions {
+  readonly claims?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+  readonly query?: Record<string, string>;
+}
+
+const CLIENT_ID = randomUUID();
+
+/** An HTTP API payload 2.0 event, as API Gateway sends it after the JWT authorizer. */
+export function event(method: string, path: string, options: EventOptions = {}): HttpEvent {
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { 'client-id': CLIENT_ID, ...options.headers },
+    ...(options.query ? { queryStringParameters: options.query } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      requestId: `req-${randomUUID()}`,
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    isBase64Encoded: false,
+  } as HttpEvent;
+}
+
