@@ -4,6 +4,7 @@
  * - TABLE_NAME (required): the service table;
  * - SWEEP_ITEM_BUDGET (optional): items read + deleted per run (default DEFAULT_ITEM_BUDGET);
  * - SWEEP_TIME_BUDGET_MS (optional): cap on a run's wall time (default DEFAULT_TIME_BUDGET_MS);
+ * - SWEEP_TABLE_PASS_INTERVAL_SECONDS (optional): rest between full-table passes (default 600; 0: every run);
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local.
  * A run's time budget is also kept below the invocation's remaining time, so a run always
  * ends (and saves its cursor) before Lambda would kill it.
@@ -12,7 +13,13 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { systemClock } from '../core/clock.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { sweepReportLine } from '../sweeper/report.js';
-import { DEFAULT_ITEM_BUDGET, DEFAULT_TIME_BUDGET_MS, Sweeper, type SweepResult } from '../sweeper/sweeper.js';
+import {
+  DEFAULT_ITEM_BUDGET,
+  DEFAULT_TABLE_PASS_INTERVAL_MS,
+  DEFAULT_TIME_BUDGET_MS,
+  Sweeper,
+  type SweepResult,
+} from '../sweeper/sweeper.js';
 
 /** Left for the last page's writes, the cursor save and the log line after the budget is checked. */
 export const LAMBDA_SAFETY_MS = 5_000;
@@ -21,11 +28,11 @@ const MIN_TIME_BUDGET_MS = 1_000;
 
 let sweeper: Sweeper | undefined;
 
-function positiveInt(name: string, fallback: number): number {
+function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
   return value;
 }
 
@@ -38,7 +45,8 @@ function getSweeper(): Sweeper {
     client: createDocumentClient(endpoint ? { endpoint } : {}),
     tableName,
     clock: systemClock,
-    itemBudget: positiveInt('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET),
+    itemBudget: intEnv('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET),
+    tablePassIntervalMs: intEnv('SWEEP_TABLE_PASS_INTERVAL_SECONDS', DEFAULT_TABLE_PASS_INTERVAL_MS / 1000, 0) * 1000,
   });
   return sweeper;
 }
@@ -58,7 +66,7 @@ export const handler = async (
 ): Promise<SweepResult> => {
   const timeBudgetMs = timeBudgetFor(
     context.getRemainingTimeInMillis(),
-    positiveInt('SWEEP_TIME_BUDGET_MS', DEFAULT_TIME_BUDGET_MS),
+    intEnv('SWEEP_TIME_BUDGET_MS', DEFAULT_TIME_BUDGET_MS),
   );
   const result = await getSweeper().sweep({ timeBudgetMs });
   console.log(sweepReportLine(result, Date.now(), { timeBudgetMs }));

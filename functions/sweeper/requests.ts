@@ -20,12 +20,13 @@ export interface ItemKey {
 export const SWEEP_PK = '#SWEEP';
 export const sweepKey = () => ({ [A.pk]: SWEEP_PK, [A.sk]: SWEEP_PK });
 
-/** Sweeper item attributes: version (optimistic lock), the two scan cursors, last save time. */
+/** Sweeper item attributes: version (optimistic lock), the two scan cursors, last save time, last full table pass. */
 export const SW = {
   version: 'ver',
   pendingCursor: 'pcur',
   tableCursor: 'tcur',
   savedAt: 'at',
+  tablePassEndedAt: 'tend',
 } as const;
 
 /** Only queue partitions hold messages and claims (registry, sweeper and ping items are skipped). */
@@ -157,6 +158,8 @@ export function sweepStateGet(table: string) {
 export interface SweepCursors {
   readonly pending?: Record<string, unknown>;
   readonly table?: Record<string, unknown>;
+  /** When the last table pass ended (ms): the next one waits for the table pass interval. */
+  readonly tablePassEndedAt?: number;
 }
 
 /**
@@ -177,13 +180,19 @@ export function saveCursorsUpdate(table: string, cursors: SweepCursors, seenVers
     set.push('#tcur = :tcur');
     values[':tcur'] = cursors.table;
   } else remove.push('#tcur');
+  const names: Record<string, string> = { '#ver': SW.version, '#at': SW.savedAt, '#pcur': SW.pendingCursor, '#tcur': SW.tableCursor };
+  if (cursors.tablePassEndedAt !== undefined) {
+    set.push('#tend = :tend');
+    values[':tend'] = cursors.tablePassEndedAt;
+    names['#tend'] = SW.tablePassEndedAt;
+  }
   if (seenVersion !== undefined) values[':ver'] = seenVersion;
   return {
     TableName: table,
     Key: sweepKey(),
     UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
     ConditionExpression: seenVersion === undefined ? 'attribute_not_exists(#ver)' : '#ver = :ver',
-    ExpressionAttributeNames: { '#ver': SW.version, '#at': SW.savedAt, '#pcur': SW.pendingCursor, '#tcur': SW.tableCursor },
+    ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
 }

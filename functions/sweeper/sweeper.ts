@@ -46,6 +46,12 @@ export const DEFAULT_TIME_BUDGET_MS = 45_000;
  * API still considers live. Acting late costs nothing: the API never waits for the sweeper.
  */
 export const DEFAULT_SKEW_MARGIN_MS = 1_000;
+/**
+ * A new pass over the whole table starts at most this often. The table lane finds only what
+ * TTL would delete anyway (for free, if up to two days late) and its reads grow with the table,
+ * so it runs less often than the pending lane, which runs every time.
+ */
+export const DEFAULT_TABLE_PASS_INTERVAL_MS = 10 * 60_000;
 /** Items per scan page. */
 const PAGE_SIZE = 100;
 /** Conditional writes in flight at once. */
@@ -60,6 +66,7 @@ export interface SweeperOptions {
   readonly itemBudget?: number;
   readonly timeBudgetMs?: number;
   readonly skewMarginMs?: number;
+  readonly tablePassIntervalMs?: number;
   /** Monotonic milliseconds for the time budget (never the domain clock, which tests move). */
   readonly elapsedNow?: () => number;
 }
@@ -115,6 +122,7 @@ export class Sweeper {
   private readonly itemBudget: number;
   private readonly timeBudgetMs: number;
   private readonly skewMarginMs: number;
+  private readonly tablePassIntervalMs: number;
   private readonly elapsedNow: () => number;
 
   constructor(options: SweeperOptions) {
@@ -126,6 +134,7 @@ export class Sweeper {
     this.itemBudget = options.itemBudget ?? DEFAULT_ITEM_BUDGET;
     this.timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
     this.skewMarginMs = options.skewMarginMs ?? DEFAULT_SKEW_MARGIN_MS;
+    this.tablePassIntervalMs = options.tablePassIntervalMs ?? DEFAULT_TABLE_PASS_INTERVAL_MS;
     this.elapsedNow = options.elapsedNow ?? (() => performance.now());
   }
 
@@ -137,6 +146,7 @@ export class Sweeper {
   async sweep(options: SweepRunOptions = {}): Promise<SweepResult> {
     const saved = await this.client.send(new GetCommand(sweepStateGet(this.table)));
     const version = saved.Item?.[SW.version];
+    const tableEnded = saved.Item?.[SW.tablePassEndedAt];
     const cursor = (name: string) => saved.Item?.[name] as Record<string, unknown> | undefined;
     const run: Run = {
       started: this.elapsedNow(),
@@ -145,7 +155,11 @@ export class Sweeper {
       cutoff: this.clock.now() - this.skewMarginMs,
       floors: new Map(),
       cleaned: new Set(),
-      cursors: { pending: cursor(SW.pendingCursor), table: cursor(SW.tableCursor) },
+      cursors: {
+        pending: cursor(SW.pendingCursor),
+        table: cursor(SW.tableCursor),
+        ...(typeof tableEnded === 'number' ? { tablePassEndedAt: tableEnded } : {}),
+      },
       version: typeof version === 'number' ? version : undefined,
       saving: true,
       used: 0,
@@ -154,7 +168,9 @@ export class Sweeper {
     // NOTE: the pending lane gets at most half the budget first: it is the cheap one and the one
     // that puts messages back in queue order; the table lane then uses what is left.
     const pendingDone = await this.lane(run, 'pending', Math.ceil(run.itemBudget / 2));
-    const tableDone = await this.lane(run, 'table', run.itemBudget);
+    const { table, tablePassEndedAt } = run.cursors;
+    const tableRested = table === undefined && tablePassEndedAt !== undefined && this.clock.now() < tablePassEndedAt + this.tablePassIntervalMs;
+    const tableDone = tableRested || (await this.lane(run, 'table', run.itemBudget));
     run.result.budgetHit = !pendingDone || !tableDone;
     run.result.durationMs = Math.round(this.elapsedNow() - run.started);
     return run.result;
@@ -191,9 +207,14 @@ export class Sweeper {
       if (!finished) return false;
       const before = run.cursors[lane];
       start = out.LastEvaluatedKey;
-      run.cursors = { ...run.cursors, [lane]: start };
-      // An idle table ends every pass where it began: no write for an unchanged cursor.
-      if (JSON.stringify(before) !== JSON.stringify(start)) await this.saveCursors(run);
+      run.cursors = {
+        ...run.cursors,
+        [lane]: start,
+        ...(lane === 'table' && !start ? { tablePassEndedAt: this.clock.now() } : {}),
+      };
+      // The pending lane of an idle table ends every pass where it began: no write for an unchanged
+      // cursor. The end of a table pass is always saved (it starts the rest between passes).
+      if (JSON.stringify(before) !== JSON.stringify(start) || (lane === 'table' && !start)) await this.saveCursors(run);
       if (!start) return true;
     }
   }

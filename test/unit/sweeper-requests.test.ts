@@ -124,7 +124,10 @@ describe('sweeper request builders', () => {
     expect(later.ExpressionAttributeValues).toEqual({ ':next': 5, ':at': NOW, ':ver': 4 });
     const both = saveCursorsUpdate(T, { pending: cursor, table: cursor }, 1, NOW);
     expect(both.UpdateExpression).toBe('SET #ver = :next, #at = :at, #pcur = :pcur, #tcur = :tcur');
-    for (const req of [first, later, both]) expectPlaceholdersMatch(req);
+    const passEnded = saveCursorsUpdate(T, { tablePassEndedAt: NOW - 5 }, 2, NOW);
+    expect(passEnded.UpdateExpression).toBe('SET #ver = :next, #at = :at, #tend = :tend REMOVE #pcur, #tcur');
+    expect(passEnded.ExpressionAttributeValues).toEqual({ ':next': 3, ':at': NOW, ':tend': NOW - 5, ':ver': 2 });
+    for (const req of [first, later, both, passEnded]) expectPlaceholdersMatch(req);
     expect(sweepKey()).toEqual({ pk: '#SWEEP', sk: '#SWEEP' });
   });
 

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../functions/core/clock.js';
 import { handler, LAMBDA_SAFETY_MS, resetSweeperForTests, timeBudgetFor } from '../../functions/entry/sweeper.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
-import { DEFAULT_SKEW_MARGIN_MS, Sweeper } from '../../functions/sweeper/sweeper.js';
+import { DEFAULT_SKEW_MARGIN_MS, DEFAULT_TABLE_PASS_INTERVAL_MS, Sweeper } from '../../functions/sweeper/sweeper.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 afterEach(() => {
@@ -72,6 +72,18 @@ describe('Sweeper run', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'SET #ver = :next, #at = :at, #tcur = :tcur REMOVE #pcur' });
   });
 
+  it.each([
+    ['rests the table lane after a pass ended less than the interval ago', NOW - 60_000, 1],
+    ['starts a new table pass once the interval is over', NOW - DEFAULT_TABLE_PASS_INTERVAL_MS, 2],
+  ])('%s', async (_title, tend, scans) => {
+    ddb.on(GetCommand).resolves({ Item: { pk: '#SWEEP', sk: '#SWEEP', ver: 7, tend } });
+    ddb.on(ScanCommand).resolves({ Items: [], ScannedCount: 0 });
+    ddb.on(UpdateCommand).resolves({});
+    expect((await sweeper().sweep()).budgetHit).toBe(false);
+    expect(ddb).toHaveReceivedCommandTimes(ScanCommand, scans);
+    expect(ddb).toHaveReceivedCommandWith(ScanCommand, { IndexName: 'pending' });
+  });
+
   it('refused conditions are counted; any other write failure ends the run with the error', async () => {
     ddb.on(GetCommand).resolves({});
     ddb.on(ScanCommand).resolves({ Items: [state, expired], ScannedCount: 2 });
@@ -97,7 +109,7 @@ describe('Lambda entry', () => {
     await expect(handler({}, context)).rejects.toThrow('TABLE_NAME is not set');
     vi.stubEnv('TABLE_NAME', T);
     vi.stubEnv('SWEEP_ITEM_BUDGET', 'lots');
-    await expect(handler({}, context)).rejects.toThrow('SWEEP_ITEM_BUDGET must be a positive integer');
+    await expect(handler({}, context)).rejects.toThrow('SWEEP_ITEM_BUDGET must be an integer >= 1, got lots');
   });
 
   it('runs against the configured table and logs one line', async () => {
