@@ -4,6 +4,9 @@
  * claims under 16 concurrent consumers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** These tests push thousands of requests through DynamoDB Local: generous, not a performance bound. */
+const HEAVY = { timeout: 300_000 };
 import { Client } from '../support/http.js';
 import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -44,7 +47,7 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 }
 
 describe('ordering', () => {
-  it('1,000 messages posted one by one list back in posting order', async () => {
+  it('1,000 messages posted one by one list back in posting order', HEAVY, async () => {
     const q = newQueueName();
     for (let i = 0; i < 1000; i++) {
       const r = await client.post(`/v2/queues/${q}/messages`, { body: { messages: [{ body: i }] } });
@@ -54,7 +57,7 @@ describe('ordering', () => {
     expect(bodies).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
-  it('8 concurrent producers × 200: a lister paging during the posts sees every message exactly once', async () => {
+  it('8 concurrent producers × 200: a lister paging during the posts sees every message exactly once', HEAVY, async () => {
     const q = newQueueName();
     const producers = 8;
     const perProducer = 200;
@@ -94,7 +97,7 @@ describe('ordering', () => {
 });
 
 describe('exclusive claims under concurrency', () => {
-  it('16 consumers claim-and-delete 2,000 messages: each deleted exactly once, never in two live claims', async () => {
+  it('16 consumers claim-and-delete 2,000 messages: each deleted exactly once, never in two live claims', HEAVY, async () => {
     const q = newQueueName();
     const total = 2000;
     const posted: string[] = [];
