@@ -16,8 +16,6 @@ import { summarize, type LatencySummary } from './stats.js';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT_DIR = resolve(ROOT, 'bench/out/bundles');
-/** Packages listed by name in the "dominated by" column. */
-const TOP_INPUTS = 4;
 
 export interface BundleSpec {
   readonly name: string;
@@ -139,7 +137,7 @@ export async function measureColdStart(runs: number, log: (line: string) => void
   return built.map((b, i) => ({
     name: b.spec.name,
     bytes: b.bytes,
-    byPackage: b.byPackage.slice(0, TOP_INPUTS + 1),
+    byPackage: b.byPackage,
     importMs: summarize(samples[i]?.importMs ?? []),
     totalMs: summarize(samples[i]?.totalMs ?? []),
   }));

@@ -35,26 +35,30 @@ export function throughputSpec(results: readonly ScenarioResult[]): TopLevelSpec
     encoding: {
       x: { field: 'consumers', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.consumers))] } },
       y: { field: 'rate', type: 'quantitative', title: 'messages / s' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 } },
     },
   };
 }
+
+const METRIC_ORDER = ['capacity units per claim (RRU + WRU)', 'items evaluated per claim (ScannedCount)', 'claim latency p50 (ms)'] as const;
 
 /** Claim cost (capacity units and items evaluated per claim) and latency vs queue depth. */
 export function claimCostSpec(points: readonly ScalePoint[]): TopLevelSpec {
   const values = points.flatMap((p) => {
     const live = `${p.liveClaimed.toLocaleString('en-US')} in live claims`;
     return [
-      { depth: p.depth, live, metric: 'capacity units per claim (RRU + WRU)', value: p.perClaim.read + p.perClaim.write },
-      { depth: p.depth, live, metric: 'items evaluated per claim (ScannedCount)', value: p.perClaim.scanned },
-      { depth: p.depth, live, metric: 'claim latency p50 (ms)', value: Number(p.latency.p50.toFixed(1)) },
+      { depth: p.depth, live, metric: METRIC_ORDER[0], value: p.perClaim.read + p.perClaim.write },
+      { depth: p.depth, live, metric: METRIC_ORDER[1], value: p.perClaim.scanned },
+      { depth: p.depth, live, metric: METRIC_ORDER[2], value: Number(p.latency.p50.toFixed(1)) },
     ];
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Claim (limit 10) cost vs queue depth',
     data: { values },
-    facet: { column: { field: 'metric', type: 'nominal', title: null, header: { labelFontWeight: 'bold' } } },
+    facet: {
+      column: { field: 'metric', type: 'nominal', title: null, sort: [...METRIC_ORDER], header: { labelFontWeight: 'bold' } },
+    },
     spec: {
       width: 220,
       height: 200,
@@ -62,7 +66,8 @@ export function claimCostSpec(points: readonly ScalePoint[]): TopLevelSpec {
       encoding: {
         x: { field: 'depth', type: 'quantitative', scale: { type: 'log' }, title: 'queue depth (claimable messages)' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: true } },
-        color: { field: 'live', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        color: { field: 'live', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
+        strokeDash: { field: 'live', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
       },
     },
     resolve: { scale: { y: 'independent' } },

@@ -134,22 +134,83 @@ export function flatness(points: readonly ScalePoint[]): { live: number; ratio: 
   });
 }
 
+const TOP_PACKAGES = 4;
+/** Bytes of the bundle that are the AWS SDK (@aws-sdk/* and its @smithy/* runtime). */
+const sdkBytes = (b: BundleResult): number =>
+  b.byPackage.filter((p) => p.name.startsWith('@aws-sdk/') || p.name.startsWith('@smithy/')).reduce((s, p) => s + p.bytes, 0);
+
 export function coldTable(results: readonly BundleResult[]): string[] {
   const floor = results[0];
   const rows = results.map((r) => [
     r.name,
     kb(r.bytes),
-    r.byPackage.map((p) => `${p.name} ${kb(p.bytes)}`).join(', '),
+    `${Math.round((100 * sdkBytes(r)) / r.bytes)} %`,
+    r.byPackage.slice(0, TOP_PACKAGES).map((p) => `${p.name} ${kb(p.bytes)}`).join(', '),
     ms(r.importMs.p50),
     ms(r.importMs.p95),
     floor && r !== floor ? `+${ms(r.importMs.p50 - floor.importMs.p50)}` : '(floor)',
     ms(r.totalMs.p50),
   ]);
-  return table(['bundle', 'size', 'largest parts (minified bytes in output)', 'import p50 ms', 'import p95 ms', 'vs floor p50 ms', 'process start → loaded p50 ms'], rows);
+  return table(['bundle', 'size', 'AWS SDK share', 'largest parts (minified bytes in output)', 'import p50 ms', 'import p95 ms', 'vs floor p50 ms', 'process start → loaded p50 ms'], rows);
 }
 
 export function totalsLine(t: OpTotals): string {
   return `${fmt(t.read)} RRU, ${fmt(t.write)} WRU`;
+}
+
+const best = (rs: readonly ScenarioResult[], rate: (r: ScenarioResult) => number): ScenarioResult | undefined =>
+  [...rs].sort((a, b) => rate(b) - rate(a))[0];
+
+/** The figures worth quoting, one line each. */
+export function headline(r: RunResults): string[] {
+  const lines: string[] = [];
+  const p99 = (res: ScenarioResult, op: string) => ms(res.ops[op]?.p99 ?? Number.NaN);
+  for (const batch of [1, 10]) {
+    const b = best(r.load.filter((x) => x.spec.kind === 'post' && x.spec.batch === batch), (x) => x.posted);
+    if (b) lines.push(`- Post, batches of ${batch}: **${fmt(b.posted)} messages/s** (${b.label}), post p99 ${p99(b, 'post')} ms.`);
+  }
+  const wq = best(r.load.filter((x) => x.spec.kind === 'workqueue'), (x) => x.consumed);
+  if (wq) {
+    lines.push(
+      `- Work queue: **${fmt(wq.consumed)} messages/s** claimed and deleted (${wq.label}); claim p99 ${p99(wq, 'claim')} ms, delete p99 ${p99(wq, 'delete')} ms.`,
+    );
+  }
+  const fan = best(r.load.filter((x) => x.spec.kind === 'fanout'), (x) => x.delivered);
+  if (fan) lines.push(`- Fan-out: **${fmt(fan.delivered)} deliveries/s** (${fan.label}), list p99 ${p99(fan, 'list')} ms.`);
+  const cost = r.cost[0];
+  if (cost) {
+    const row = (prefix: string) => cost.rows.find((x) => x.op.startsWith(prefix));
+    const per = (prefix: string, f: (t: OpTotals) => number) => {
+      const x = row(prefix);
+      return x && x.messages ? f(x.totals) / x.messages : Number.NaN;
+    };
+    const w = (prefix: string) => per(prefix, (t) => t.write);
+    const rd = (prefix: string) => per(prefix, (t) => t.read);
+    const life = w('post (batch of 10)') + w('claim') + w('delete');
+    const life1 = w('post (batch of 1)') + w('claim') + w('delete');
+    lines.push(
+      `- Cost per ~${cost.bodyBytes} B message (item ≈ ${cost.itemBytes} B): post ${fmt(w('post (batch of 1)'))} WRU alone / ${fmt(w('post (batch of 10)'))} WRU in batches of 10, ` +
+        `claim ${fmt(w('claim'))} WRU, delete ${fmt(w('delete'))} WRU: a lifecycle of **${fmt(life)} WRU** (${fmt(life1)} posting one by one) ` +
+        `against a floor of ${3 * cost.floorWru} WRU (${fmt(life / (3 * cost.floorWru))}×); reads ${fmt(rd('post (batch of 10)') + rd('claim') + rd('delete'))} RRU per message, ` +
+        `plus ${fmt(rd('list'))} RRU per message listed.`,
+    );
+  }
+  const flat = flatness(r.scale).find((f) => f.live === 0);
+  if (flat) {
+    lines.push(
+      `- Claim cost from depth ${flat.from.depth.toLocaleString('en-US')} to ${flat.to.depth.toLocaleString('en-US')}: capacity ×${fmt(flat.ratio)}, items evaluated ×${fmt(flat.scannedRatio)} ` +
+        `(${fmt(flat.from.perClaim.read + flat.from.perClaim.write)} → ${fmt(flat.to.perClaim.read + flat.to.perClaim.write)} units per claim of 10).`,
+    );
+  }
+  const floor = r.coldStart[0];
+  if (floor && r.coldStart.length > 1) {
+    const parts = r.coldStart.slice(1).filter((b, i, all) => all.findIndex((o) => o.bytes === b.bytes) === i);
+    lines.push(
+      `- Bundles: ${parts.map((b) => `${b.name.replace(/^api\.\w+$/, 'api (each group)')} ${kb(b.bytes)}, import p50 ${ms(b.importMs.p50)} ms`).join('; ')}; ` +
+        `floor ${kb(floor.bytes)}, import p50 ${ms(floor.importMs.p50)} ms.`,
+    );
+  }
+  return lines;
 }
 
 export function renderReport(r: RunResults, svgs: { throughput?: string; claimCost?: string }): string {
@@ -160,6 +221,8 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; claimCo
       'Re-run it to refresh every table and plot on this page; `npm run bench -- --help` lists the flags.',
     '',
   );
+  const top = headline(r);
+  if (top.length > 0) out.push('## Headline figures', '', ...top, '');
   out.push(
     '## Environment',
     '',
@@ -257,7 +320,9 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; claimCo
       'AWS SDK included, metafile for the breakdown). Each bundle is then imported in a fresh `node` process, round-robin',
       'with the others so noise hits all alike; the floor is a bundle that only imports `@aws-sdk/client-dynamodb` and',
       '`@middy/core`, which any DynamoDB-backed middy function pays. Import time excludes Node\'s own start-up; the last',
-      'column includes it. Nothing connects to DynamoDB at import (clients are built on the first invocation).',
+      'column includes it. Nothing connects to DynamoDB at import (clients are built on the first invocation). The five',
+      'API functions share one entry module (`functions/entry/api.ts`), so their bundles are the same bytes and differ only',
+      'in the exported handler; their import times differ by noise alone, which shows how noisy the medians are here.',
       '',
       ...coldTable(r.coldStart),
       '',

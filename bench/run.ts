@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureColdStart } from './coldstart.js';
@@ -29,11 +29,13 @@ const USAGE = `npm run bench -- [flags]
   --project ID         X-Project-ID to send (default: bench-<random>)
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
   --duration S         seconds per load scenario (default 20, quick 6)
-  --producers LIST     producers per scenario, e.g. 1,4,16 (post uses each; fan-out/work queue use the first)
+  --producers LIST     post scenario producers, e.g. 1,4,16 (fan-out always uses 2)
+  --work-producers N   producers in the work-queue scenarios (default 2)
   --consumers LIST     work-queue consumers, e.g. 1,2,4,8,16
   --subscribers LIST   fan-out subscribers, e.g. 1,4,16
   --body BYTES         message body size (default 1024)
   --only LIST          sections: ${SECTIONS.join(',')}
+  --render FILE        only re-render the report from a saved bench/out/results.json
   --out FILE           report path (default docs/benchmarks.md for a complete local run, else bench/out/benchmarks.md)`;
 
 interface Plan {
@@ -42,6 +44,7 @@ interface Plan {
   readonly producers: number[];
   readonly consumers: number[];
   readonly subscribers: number[];
+  readonly workProducers: number;
   readonly bodyBytes: number;
   readonly costSamples: number;
   readonly costBodies: number[];
@@ -71,6 +74,7 @@ function plan(values: Record<string, string | boolean | undefined>): Plan {
     producers: list(str('producers'), quick ? [4] : [1, 4, 16]),
     consumers: list(str('consumers'), quick ? [1, 4, 8] : [1, 2, 4, 8, 16]),
     subscribers: list(str('subscribers'), quick ? [4] : [1, 4, 16]),
+    workProducers: list(str('work-producers'), [2])[0] ?? 2,
     bodyBytes,
     costSamples: quick ? 10 : 40,
     costBodies: [bodyBytes, 100],
@@ -86,7 +90,8 @@ function plan(values: Record<string, string | boolean | undefined>): Plan {
 function scenarios(p: Plan): ScenarioSpec[] {
   const base = { seconds: p.seconds, bodyBytes: p.bodyBytes };
   const specs: ScenarioSpec[] = [];
-  const fixedProducers = p.producers.includes(4) ? 4 : (p.producers[0] ?? 1);
+  // Few producers in the work queue: they share the machine's two cores with the consumers.
+  const queueProducers = p.workProducers;
   if (p.sections.has('post')) {
     for (const batch of [1, 10]) for (const producers of p.producers) specs.push({ kind: 'post', producers, consumers: 0, batch, ...base });
   }
@@ -94,7 +99,7 @@ function scenarios(p: Plan): ScenarioSpec[] {
     for (const k of p.subscribers) specs.push({ kind: 'fanout', producers: 2, consumers: k, batch: 10, ...base });
   }
   if (p.sections.has('workqueue')) {
-    for (const c of p.consumers) specs.push({ kind: 'workqueue', producers: fixedProducers, consumers: c, batch: 10, ...base });
+    for (const c of p.consumers) specs.push({ kind: 'workqueue', producers: queueProducers, consumers: c, batch: 10, ...base });
   }
   return specs;
 }
@@ -113,13 +118,21 @@ async function main(): Promise<void> {
       producers: { type: 'string' },
       consumers: { type: 'string' },
       subscribers: { type: 'string' },
+      'work-producers': { type: 'string' },
       body: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
+      render: { type: 'string' },
     },
   });
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (values.render) {
+    // Re-render a report (and its plots) from a saved results file, without measuring anything.
+    const saved = JSON.parse(readFileSync(resolve(values.render), 'utf8')) as RunResults;
+    await writeReport(saved, resolve(ROOT, values.out ?? 'bench/out/benchmarks.md'));
     return;
   }
   const p = plan(values);
@@ -194,19 +207,24 @@ async function main(): Promise<void> {
   if (p.sections.has('coldstart')) Object.assign(results, { coldStart: await measureColdStart(p.coldRuns, log) });
   Object.assign(results, { seconds: (performance.now() - began) / 1000, loadAverage: { ...results.loadAverage, end: loadavg()[0] ?? 0 } });
 
-  mkdirSync(dirname(outFile), { recursive: true });
   mkdirSync(resolve(ROOT, 'bench/out'), { recursive: true });
   writeFileSync(resolve(ROOT, 'bench/out/results.json'), JSON.stringify(results, null, 2));
+  await writeReport(results, outFile);
+  log(`[report] ${relative(ROOT, outFile)} written in ${results.seconds.toFixed(0)} s`);
+}
+
+/** Writes the report and its plots (next to it). */
+async function writeReport(results: RunResults, outFile: string): Promise<void> {
+  mkdirSync(dirname(outFile), { recursive: true });
   const svgs: { throughput?: string; claimCost?: string } = {};
   const plot = async (name: string, svg: Promise<string>) => {
     const file = resolve(dirname(outFile), name);
     writeFileSync(file, await svg);
     return relative(dirname(outFile), file);
   };
-  if (load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(load)));
+  if (results.load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(results.load)));
   if (results.scale.length > 0) svgs.claimCost = await plot('bench-claim-cost.svg', renderSvg(claimCostSpec(results.scale)));
   writeFileSync(outFile, renderReport(results, svgs));
-  log(`[report] ${relative(ROOT, outFile)} written in ${results.seconds.toFixed(0)} s`);
 }
 
 main().catch((err: unknown) => {
