@@ -688,40 +688,55 @@ export class DynamoStore implements QueueStore {
     return { list: [...bySeq.values()].sort((a, b) => a.seq - b.seq), exhausted };
   }
 
+  /**
+   * Takes up to `limit` claimable messages with `take` (a conditional write that returns the item,
+   * or throws ConditionalCheckFailed when another consumer, a delete or a stale index entry won).
+   * Lost candidates are skipped and refilled for a few rounds; returns the items taken, oldest first.
+   */
+  private async takeCandidates(
+    ref: QueueRef,
+    floor: number,
+    limit: number,
+    now: number,
+    take: (c: { seq: number; eexp: number }) => Promise<Item | undefined>,
+  ): Promise<Item[]> {
+    const taken: Item[] = [];
+    const tried = new Set<number>();
+    for (let round = 0; round < CLAIM_ROUNDS && taken.length < limit; round++) {
+      const { list, exhausted } = await this.candidates(ref, floor, limit - taken.length, tried, now);
+      if (list.length === 0) break;
+      const batch = list.slice(0, limit - taken.length);
+      for (const c of batch) tried.add(c.seq);
+      const results = await Promise.all(
+        batch.map((c) =>
+          take(c).catch((err: unknown) => {
+            if (isConditionalCheckFailed(err)) return undefined; // lost the race: skip this message
+            throw err;
+          }),
+        ),
+      );
+      for (const r of results) if (r) taken.push(r);
+      if (exhausted && batch.length === list.length) break;
+    }
+    return taken.sort((a, b) => num(a[A.seq]) - num(b[A.seq]));
+  }
+
   async createClaim(ref: QueueRef, options: ClaimOptions): Promise<Claim | undefined> {
     const state = await this.readState(ref);
     const now = this.clock.now();
     const claimId = newClaimId();
     const claimExp = now + options.ttl * 1000;
     const graceMs = options.grace * 1000;
-    const claimed: Item[] = [];
-    const tried = new Set<number>();
-    for (let round = 0; round < CLAIM_ROUNDS && claimed.length < options.limit; round++) {
-      const { list, exhausted } = await this.candidates(ref, state.floor, options.limit - claimed.length, tried, now);
-      if (list.length === 0) break;
-      const batch = list.slice(0, options.limit - claimed.length);
-      for (const c of batch) tried.add(c.seq);
-      const results = await Promise.all(
-        batch.map((c) =>
-          this.client
-            .send(
-              new UpdateCommand(
-                claimMessageUpdate(this.table, ref, c.seq, claimId, claimExp, Math.max(c.eexp, claimExp + graceMs), c.eexp, now),
-              ),
-            )
-            .then((out) => out.Attributes)
-            .catch((err: unknown) => {
-              // Lost the race (another consumer, a delete, a stale index entry): skip this message.
-              if (isConditionalCheckFailed(err)) return undefined;
-              throw err;
-            }),
-        ),
-      );
-      for (const r of results) if (r) claimed.push(r);
-      if (exhausted && batch.length === list.length) break;
-    }
+    const claimed = await this.takeCandidates(ref, state.floor, options.limit, now, (c) =>
+      this.client
+        .send(
+          new UpdateCommand(
+            claimMessageUpdate(this.table, ref, c.seq, claimId, claimExp, Math.max(c.eexp, claimExp + graceMs), c.eexp, now),
+          ),
+        )
+        .then((out) => out.Attributes),
+    );
     if (claimed.length === 0) return undefined;
-    claimed.sort((a, b) => num(a[A.seq]) - num(b[A.seq]));
     const entries: ClaimedEntry[] = claimed.map((i) => ({ s: num(i[A.seq]), e: num(i[A.effExp]) }));
     await this.client.send(
       new PutCommand({
@@ -819,28 +834,10 @@ export class DynamoStore implements QueueStore {
   async popMessages(ref: QueueRef, limit: number): Promise<StoredMessage[]> {
     const state = await this.readState(ref);
     const now = this.clock.now();
-    const popped: Item[] = [];
-    const tried = new Set<number>();
-    for (let round = 0; round < CLAIM_ROUNDS && popped.length < limit; round++) {
-      const { list, exhausted } = await this.candidates(ref, state.floor, limit - popped.length, tried, now);
-      if (list.length === 0) break;
-      const batch = list.slice(0, limit - popped.length);
-      for (const c of batch) tried.add(c.seq);
-      const results = await Promise.all(
-        batch.map((c) =>
-          this.client
-            .send(new DeleteCommand(popMessageDelete(this.table, ref, c.seq, now)))
-            .then((out) => out.Attributes)
-            .catch((err: unknown) => {
-              if (isConditionalCheckFailed(err)) return undefined;
-              throw err;
-            }),
-        ),
-      );
-      for (const r of results) if (r) popped.push(r);
-      if (exhausted && batch.length === list.length) break;
-    }
-    return popped.sort((a, b) => num(a[A.seq]) - num(b[A.seq])).map((i) => this.toMessage(i, now));
+    const popped = await this.takeCandidates(ref, state.floor, limit, now, (c) =>
+      this.client.send(new DeleteCommand(popMessageDelete(this.table, ref, c.seq, now))).then((out) => out.Attributes),
+    );
+    return popped.map((i) => this.toMessage(i, now));
   }
 
   async ping(): Promise<void> {
