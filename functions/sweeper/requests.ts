@@ -73,7 +73,7 @@ export function pendingScan(table: string, cutoff: number, limit: number, start?
  * never cross the wire; the read cost is still the full item size).
  */
 export function tableScan(table: string, limit: number, start?: Record<string, unknown>) {
-  const attrs = [A.pk, A.sk, A.seq, A.effExp, A.pendQueue, A.pendDue, A.claimExp, A.grace, A.floor, A.live];
+  const attrs = [A.pk, A.sk, A.seq, A.effExp, A.pendQueue, A.pendDue, A.claimExp, A.grace, A.floor];
   return {
     TableName: table,
     ProjectionExpression: attrs.map((a) => `#${a}`).join(', '),

@@ -99,7 +99,7 @@ describe('sweeper request builders', () => {
     });
     expect(pendingScan(T, NOW, 50)).not.toHaveProperty('ExclusiveStartKey');
     const table = tableScan(T, 100);
-    expect(table.ProjectionExpression).toBe('#pk, #sk, #seq, #eexp, #pq, #pdue, #cexp, #grace, #floor, #live');
+    expect(table.ProjectionExpression).toBe('#pk, #sk, #seq, #eexp, #pq, #pdue, #cexp, #grace, #floor');
     expect(table.Limit).toBe(100);
     expect(table).not.toHaveProperty('ExclusiveStartKey');
     expect(tableScan(T, 10, { pk: PK, sk: '#STATE' }).ExclusiveStartKey).toEqual({ pk: PK, sk: '#STATE' });
