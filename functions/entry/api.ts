@@ -17,7 +17,7 @@ import type { QueueStore } from '../core/model.js';
 import { createApi, type ApiHandler } from '../http/app.js';
 import type { ApiConfig, Deps, Logger } from '../http/context.js';
 import type { HttpEvent, HttpResponse } from '../http/request.js';
-import { routesOf, type FunctionGroup } from '../http/routes.js';
+import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod } from '../http/routes.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
 
@@ -87,14 +87,24 @@ export const claims = group('claims');
 const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi']);
 
 /**
- * `$default`: every request API Gateway matched to no route. NOTE: API Gateway does not match
- * `/v2/` to the `/v2` route, but python-zaqarclient asks for the home document there, so the
- * storage-free routes are served here too (the router tolerates a trailing slash). Anything else
- * gets 405 with `Allow` when the path exists under other methods, 404 otherwise.
+ * `$default`: every request API Gateway matched to no route. NOTE: API Gateway routes are exact
+ * about a trailing slash while the route table (and the local server) tolerate one.
+ * - Storage-free routes are served here (python-zaqarclient asks for the home document at `/v2/`).
+ * - Another route that only differs by a trailing slash is redirected (308 keeps method and body;
+ *   serving it here would bypass the authorizer and the route's own function).
+ * - Anything else: 405 with `Allow` when the path exists under other methods, 404 otherwise.
  */
-export const fallback: LambdaHandler = lambdaHandler(() =>
-  createApi(
-    { store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) },
-    routesOf('system').filter((r) => STORAGE_FREE.has(r.id)),
-  ),
-);
+export const fallback: LambdaHandler = lambdaHandler(() => {
+  const served = routesOf('system').filter((r) => STORAGE_FREE.has(r.id));
+  const api = createApi({ store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) }, served);
+  return async (event, context) => {
+    const path = event.rawPath;
+    const method = event.requestContext.http.method as HttpMethod;
+    const servedHere = served.some((r) => r.method === method && pathPattern(r.path).test(path));
+    if (!servedHere && path.length > 1 && path.endsWith('/') && methodsAt(path).includes(method)) {
+      const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+      return { statusCode: 308, headers: { location: `${path.replace(/\/+$/, '')}${query}` }, body: '' };
+    }
+    return api(event, context);
+  };
+});

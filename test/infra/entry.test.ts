@@ -39,12 +39,28 @@ describe('fallback ($default)', () => {
     ['GET', '/v2/queues/q1/messages/m1/extra', 404, undefined],
     ['PUT', '/v2/ping', 405, 'GET, HEAD'],
     ['POST', '/v2/queues/q1', 405, 'PUT, GET, PATCH, DELETE'],
+    ['POST', '/v2/queues/q1/', 405, 'PUT, GET, PATCH, DELETE'],
   ])('%s %s → %i without a table or credentials', async (method, path, status, allow) => {
     const { fallback } = await loadEntry({});
     const res = await fallback(event(method, path), context);
     expect(res.statusCode).toBe(status);
     expect(res.headers?.allow).toBe(allow);
     expect(json(res.body)).toEqual({ title: expect.any(String), description: expect.any(String) });
+  });
+});
+
+describe('fallback redirects a trailing slash API Gateway did not route', () => {
+  it.each([
+    ['HEAD', '/v2/ping/', '/v2/ping'],
+    ['GET', '/v2/health/', '/v2/health'],
+    ['POST', '/v2/queues/q1/messages/', '/v2/queues/q1/messages'],
+    ['GET', '/v2/queues/q1/messages/?limit=2&echo=true', '/v2/queues/q1/messages?limit=2&echo=true'],
+  ])('%s %s → 308 %s', async (method, url, location) => {
+    const { fallback } = await loadEntry({});
+    const [path = '', query = ''] = url.split('?');
+    const req = { ...event(method, path), rawQueryString: query };
+    const res = await fallback(req, context);
+    expect(res).toMatchObject({ statusCode: 308, headers: { location } });
   });
 });
 
