@@ -117,9 +117,13 @@ export interface QueueStore {
   /**
    * Read-modify-write of the metadata with optimistic concurrency.
    * `change` may throw an ApiError (e.g. 409 for a JSON-patch on a missing key); it is
-   * called again if another writer won the race. Returns the stored metadata.
+   * called again if another writer won the race. Returns the stored metadata, or undefined
+   * when the queue does not exist.
    */
-  updateQueueMetadata(ref: QueueRef, change: (current: QueueMetadata) => QueueMetadata): Promise<QueueMetadata>;
+  updateQueueMetadata(
+    ref: QueueRef,
+    change: (current: QueueMetadata) => QueueMetadata,
+  ): Promise<QueueMetadata | undefined>;
   /** Deletes the queue, its messages and its claims. Idempotent. */
   deleteQueue(ref: QueueRef): Promise<void>;
   /** Alphabetical page of the project's queues; `more` when a next page may exist. */

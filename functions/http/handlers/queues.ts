@@ -48,9 +48,6 @@ export const patchQueue: RouteHandler = async (ctx) => {
     );
   }
   const ops = parseMetadataPatch(rawBody(ctx.event));
-  if ((await ctx.deps.store.getQueueMetadata(ref)) === undefined) {
-    throw notFound(`Queue ${ref.queue} does not exist for project ${ref.project}`);
-  }
   const result = await ctx.deps.store.updateQueueMetadata(ref, (current) => {
     const next: QueueMetadata = { ...current };
     for (const { op, key, value } of ops) {
@@ -63,6 +60,7 @@ export const patchQueue: RouteHandler = async (ctx) => {
     }
     return validateMetadata(next, INVALID_BODY);
   });
+  if (result === undefined) throw notFound(`Queue ${ref.queue} does not exist for project ${ref.project}`);
   return json(200, withDefaults(result));
 };
 

@@ -180,16 +180,12 @@ export class DynamoStore implements QueueStore {
   async updateQueueMetadata(
     ref: QueueRef,
     change: (current: QueueMetadata) => QueueMetadata,
-  ): Promise<QueueMetadata> {
+  ): Promise<QueueMetadata | undefined> {
     for (let attempt = 0; ; attempt++) {
       const out = await this.client.send(
         new GetCommand({ TableName: this.table, Key: registryKey(ref), ConsistentRead: true }),
       );
-      if (!out.Item) {
-        // Queues are lazy: patching a queue that does not exist yet creates it.
-        await this.createQueue(ref, {});
-        continue;
-      }
+      if (!out.Item) return undefined; // as Zaqar: PATCH does not create a queue
       const version = num(out.Item[A.version], 1);
       const next = change(JSON.parse(String(out.Item[A.meta] ?? '{}')) as QueueMetadata);
       try {
