@@ -4,6 +4,8 @@
  * counted as the item actions IAM authorizes them by), separately for the base table and the
  * indexes. Every recorded action must be granted (else AccessDenied in AWS), and every granted
  * action must be used (else the grant is wider than needed), save documented exceptions.
+ * The sweeper runs over what the workflow left (with its clock ahead): it may only send
+ * granted actions.
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +15,7 @@ import { FUNCTION_GROUPS, pathPattern, ROUTES, routesOf, type FunctionGroup, typ
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
+import { Sweeper } from '../../functions/sweeper/sweeper.js';
 import { ACCESS, type DynamoAction } from '../../lib/access.js';
 import { event } from './support.js';
 
@@ -30,12 +33,15 @@ interface Used {
 }
 
 const used = new Map<FunctionGroup, Used>(FUNCTION_GROUPS.map((g) => [g, { table: new Set(), indexes: new Set() }]));
+const sweeperUsed: Used = { table: new Set(), indexes: new Set() };
+/** The sweeper runs this far in the future, so every message and claim of the workflow has expired. */
+const SWEEP_AHEAD_MS = 2 * 60 * 60_000;
 const apis = new Map<FunctionGroup, ApiHandler>();
 const seenRoutes = new Set<string>();
 
-function recordingApi(group: FunctionGroup, tableName: string): ApiHandler {
+/** A DynamoDB Local client that adds every action it sends to `into`. */
+function recordingClient(into: Used) {
   const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-  const into = used.get(group) as Used;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const action = String(context.commandName).replace(/Command$/, '');
@@ -49,6 +55,11 @@ function recordingApi(group: FunctionGroup, tableName: string): ApiHandler {
     },
     { step: 'initialize', name: 'recordActions' },
   );
+  return client;
+}
+
+function recordingApi(group: FunctionGroup, tableName: string): ApiHandler {
+  const client = recordingClient(used.get(group) as Used);
   const store = new DynamoStore({ client, tableName, clock: systemClock });
   const quiet = { info: () => undefined, error: () => undefined };
   return createApi({ store, clock: systemClock, config: { trustProjectHeader: true, projectClaim: 'project_id' }, log: quiet }, routesOf(group));
@@ -70,8 +81,9 @@ async function call(method: string, path: string, body?: unknown, query?: Record
 }
 
 describe('IAM grants vs. the DynamoDB actions each function really sends', () => {
+  let tableName = '';
   beforeAll(async () => {
-    const tableName = `t-${randomUUID()}`;
+    tableName = `t-${randomUUID()}`;
     await ensureTable(inject('dynamoEndpoint'), tableName);
     for (const group of FUNCTION_GROUPS) apis.set(group, recordingApi(group, tableName));
 
@@ -112,10 +124,26 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     await call('POST', `${q}/purge`, { resource_types: ['messages'] });
     await post(1);
     await call('DELETE', q);
+    // Left for the sweeper: a claimed message and a free one, both expired by its clock.
+    const q2 = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+    await call('POST', `${q2}/messages`, { messages: [{ body: 1, ttl: 60 }, { body: 2, ttl: 60 }] });
+    await call('POST', `${q2}/claims`, { ttl: 60, grace: 60 }, { limit: '1' });
   });
 
   it('exercised every route of the table', () => {
     expect([...seenRoutes].sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  });
+
+  it('the sweeper sends only actions its role grants (and scans the table and the pending index)', async () => {
+    const clock = { now: () => Date.now() + SWEEP_AHEAD_MS };
+    const sweeper = new Sweeper({ client: recordingClient(sweeperUsed), tableName, clock, tablePassIntervalMs: 0 });
+    await sweeper.sweep();
+    await sweeper.sweep();
+    const { table, indexes } = sweeperUsed;
+    expect(table).toContain('Scan');
+    expect(indexes).toContain('Scan');
+    expect([...table].filter((a) => !ACCESS.sweeper.table.includes(a as DynamoAction))).toEqual([]);
+    expect([...indexes].filter((a) => !ACCESS.sweeper.indexes.includes(a as DynamoAction))).toEqual([]);
   });
 
   it.each(FUNCTION_GROUPS.map((g) => [g]))('%s: every action sent is granted, every grant is used', (group) => {
