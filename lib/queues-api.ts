@@ -1,12 +1,14 @@
 /**
  * The HTTP API: one API Gateway route per entry of THE route table (functions/http/routes.ts),
  * generated here and never listed by hand, each integrated with its group's function; a
- * `$default` route answers Zaqar-style 404/405 for everything else.
+ * `$default` route (the fallback function) answers everything else: storage-free documents at
+ * trailing-slash paths, a 308 for other trailing-slash variants, Zaqar-style 404/405 otherwise.
  *
  * NOTE: HTTP API (not REST): native JWT authorizers, payload 2.0 events (what the handlers and
  * the local server speak), lower latency and about a third of the price. What REST would add
  * (WAF, API keys, request validation) does not apply to a Zaqar endpoint.
  */
+import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -22,7 +24,6 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ROUTES, type FunctionGroup, type Route } from '../functions/http/routes.js';
 
@@ -140,7 +141,7 @@ export class QueuesApi extends Construct {
       {
         construct: defaultRoute,
         reason:
-          '$default only answers 404/405 computed from the route table; it reads no data, so an unauthenticated caller learns nothing an authenticated one would not.',
+          '$default (fallback function) has no table access: it serves only the public documents, redirects trailing-slash variants to the authorized routes and answers 404/405 from the route table, so an unauthenticated caller learns nothing an authenticated one would not.',
       },
     ];
     if (auth.mode === 'trusted-header') {
