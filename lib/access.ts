@@ -7,6 +7,7 @@
  * TransactWriteItems is authorized per element (Put → PutItem, Update → UpdateItem,
  * Delete → DeleteItem, ConditionCheck → ConditionCheckItem); our transactions use no
  * ConditionCheck element, so ConditionCheckItem is never granted.
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html)
  */
 import type { FunctionGroup } from '../functions/http/routes.js';
 import { INDEX } from '../functions/store/dynamo/table.js';
