@@ -68,13 +68,16 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 const tooLarge = (max: number) =>
   JSON.stringify({ title: 'Request entity too large', description: `Request bodies may not exceed ${max} bytes.` });
 
 export function createLocalServer(options: LocalServerOptions): Server {
   const max = options.maxBodyBytes ?? LIMITS.REQUEST_BODY_HARD_MAX_BYTES;
   const log = options.logRequest ?? ((line: string) => console.log(line));
-  const server = createServer((req, res) => {
+  // Timeouts below are enforced by a periodic check: every second, not Node's default 30 s.
+  const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, (req, res) => {
     const started = process.hrtime.bigint();
     const finish = (status: number) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -13,6 +13,7 @@ import { DynamoStore } from '../store/dynamo/store.js';
 import { startSweepTimer } from '../sweeper/interval.js';
 import { Sweeper } from '../sweeper/sweeper.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { addCommitBarrier } from './durable-writes.js';
 import { createLocalServer } from './server.js';
 
 export const DEFAULT_TABLE = 'cloud-queues';
@@ -60,6 +61,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await ensureTable(dynamoEndpoint, tableName);
     const client = createDocumentClient({ endpoint: dynamoEndpoint });
+    // A persisted DynamoDB Local: acknowledge writes only once they are committed to disk.
+    if (dynamo && options.dataDir) addCommitBarrier(client, tableName);
     options.decorateClient?.(client);
     const clock = options.clock ?? systemClock;
     const store = new DynamoStore({ client, tableName, clock });
