@@ -57,7 +57,8 @@ const message = (seq: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const cancelled = (reasons: { Code: string; Item?: Record<string, unknown> }[], attempts = 1) =>
-  new TransactionCanceledException({ message: 'cancelled', $metadata: { attempts }, CancellationReasons: reasons });
+  // The document client hands cancellation items back as plain objects; the SDK type says AttributeValue.
+  new TransactionCanceledException({ message: 'cancelled', $metadata: { attempts }, CancellationReasons: reasons as never });
 const throttled = () =>
   new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: { attempts: 5 } });
 const seqOf = (id: string) => Number.parseInt(id.slice(0, 16), 16);
@@ -267,7 +268,7 @@ describe('SDK retry configuration', () => {
   it('standard retry mode (exponential backoff with jitter), 5 attempts, bounded request time', async () => {
     const client = createDocumentClient({ endpoint: 'http://127.0.0.1:1' });
     expect(await client.config.maxAttempts()).toBe(5);
-    expect((await client.config.retryStrategy()).mode).toBe('standard');
+    expect(((await client.config.retryStrategy()) as { mode?: string }).mode).toBe('standard');
     client.destroy();
   });
 });
