@@ -1,6 +1,6 @@
 /**
  * The few Zaqar v2 calls the load generator makes, over plain HTTP with the headers any
- * client sends (Client-ID, X-Project-ID, optionally X-Auth-Token), so it runs against any
+ * client sends (Client-ID, X-Project-ID, plus any auth header given), so it runs against any
  * Zaqar v2 endpoint: the local stack, a deployment of this project, or OpenStack Zaqar itself.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,7 +18,8 @@ export const LIST_LIMIT = 10;
 export interface ClientOptions {
   readonly url: string;
   readonly project: string;
-  readonly token?: string | undefined;
+  /** Extra headers on every request (e.g. X-Auth-Token for Keystone, Authorization for a JWT authorizer). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A message as a claim returns it: its href already carries `?claim_id=`. */
@@ -62,8 +63,8 @@ export class ZaqarClient {
       'Client-ID': this.clientId,
       'X-Project-ID': this.options.project,
       Accept: 'application/json',
+      ...this.options.headers,
     };
-    if (this.options.token) headers['X-Auth-Token'] = this.options.token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(this.options.url + path, {
       method,

@@ -243,6 +243,22 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; claimCo
       'Re-run it to refresh every table and plot on this page; `npm run bench -- --help` lists the flags.',
     '',
   );
+  out.push(
+    '## How to run',
+    '',
+    '```sh',
+    'npm run bench                      # full run (about 7 minutes on 2 cores): writes this page and its plots',
+    'npm run bench -- --quick           # under 3 minutes: same sections, shorter and smaller',
+    "npm run bench -- --url https://<api-id>.execute-api.<region>.amazonaws.com --header \"Authorization: Bearer $JWT\" --only post,workqueue",
+    '                                   # load any Zaqar v2 endpoint (report goes to bench/out/)',
+    'npm run bench -- --help            # durations, concurrency lists, body size, sections',
+    '```',
+    '',
+    'Without `--url` the bench starts DynamoDB Local (in memory, Java 17+) and the API in-process. Raw results go to',
+    '`bench/out/results.json`; `npm run bench -- --render bench/out/results.json --out docs/benchmarks.md` re-renders this',
+    'page from them.',
+    '',
+  );
   const top = headline(r);
   if (top.length > 0) out.push('## Headline figures', '', ...top, '');
   out.push(

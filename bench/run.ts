@@ -28,6 +28,7 @@ const USAGE = `npm run bench -- [flags]
                        cost and scale need the in-process stack and are skipped
   --project ID         X-Project-ID to send (default: bench-<random>)
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
+  --header 'N: V'      any other header to send, repeatable (e.g. 'Authorization: Bearer <jwt>')
   --duration S         seconds per load scenario (default 20, quick 6)
   --producers LIST     post scenario producers, e.g. 1,4,16 (fan-out always uses 2)
   --work-producers N   producers in the work-queue scenarios (default 2)
@@ -58,7 +59,7 @@ interface Plan {
 const list = (v: string | undefined, fallback: number[]): number[] =>
   v === undefined ? fallback : v.split(',').map((x) => Number.parseInt(x, 10)).filter((x) => Number.isFinite(x) && x > 0);
 
-function plan(values: Record<string, string | boolean | undefined>): Plan {
+function plan(values: Record<string, string | boolean | string[] | undefined>): Plan {
   const quick = values.quick === true;
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const only = str('only');
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       project: { type: 'string' },
       token: { type: 'string' },
+      header: { type: 'string', multiple: true },
       duration: { type: 'string' },
       producers: { type: 'string' },
       consumers: { type: 'string' },
@@ -148,7 +150,13 @@ async function main(): Promise<void> {
     stack = await startBenchStack();
   }
   const url = values.url ?? stack?.url ?? '';
-  const target = { url, project: values.project ?? `bench-${randomUUID().slice(0, 8)}`, token: values.token };
+  const headers: Record<string, string> = {};
+  for (const h of values.header ?? []) {
+    const i = h.indexOf(':');
+    if (i > 0) headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  if (values.token) headers['X-Auth-Token'] = values.token;
+  const target = { url, project: values.project ?? `bench-${randomUUID().slice(0, 8)}`, headers };
 
   const load: ScenarioResult[] = [];
   const results: RunResults = {
