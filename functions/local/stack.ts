@@ -17,6 +17,11 @@ import { addCommitBarrier } from './durable-writes.js';
 import { createLocalServer } from './server.js';
 
 export const DEFAULT_TABLE = 'cloud-queues';
+/**
+ * DynamoDB Local on a busy laptop (or a 2-core CI box running tests in parallel) can take seconds
+ * per call; a timed-out call is retried, so local mode waits longer than a Lambda (3 s) would.
+ */
+const LOCAL_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface LocalStackOptions {
   readonly host?: string;
@@ -60,7 +65,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
   try {
     await ensureTable(dynamoEndpoint, tableName);
-    const client = createDocumentClient({ endpoint: dynamoEndpoint });
+    const client = createDocumentClient({ endpoint: dynamoEndpoint, requestTimeoutMs: LOCAL_REQUEST_TIMEOUT_MS });
     // A persisted DynamoDB Local: acknowledge writes only once they are committed to disk.
     if (dynamo && options.dataDir) addCommitBarrier(client, tableName);
     options.decorateClient?.(client);
