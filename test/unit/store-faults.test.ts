@@ -173,6 +173,29 @@ describe('conditional failures in deletes and claims', () => {
     expect((put?.Item?.[A.claimed] as { s: number }[]).map((e) => e.s)).toEqual([2, 3]);
   });
 
+  it.each(['a message update', 'the claim record'])(
+    'createClaim failing on %s gives back every message it took (503, nothing left hidden)',
+    async (where) => {
+      ddb.on(GetCommand).resolves(state(3));
+      ddb.on(QueryCommand).resolvesOnce({ Items: [message(1), message(2), message(3)] }).resolves({ Items: [] });
+      const claimOf = (input: { Key: Record<string, unknown> }) => Number(String(input.Key[A.sk]).slice(2));
+      ddb.on(UpdateCommand).callsFake(async (input: { Key: Record<string, unknown>; ConditionExpression?: string }) => {
+        if (input.ConditionExpression === '#cid = :cid') return {}; // the give-back
+        if (where === 'a message update' && claimOf(input) === 2) throw throttled();
+        return { Attributes: message(claimOf(input)) };
+      });
+      ddb.on(PutCommand).rejects(throttled());
+      await expect(store.createClaim(ref, { ttl: 60, grace: 60, limit: 3 })).rejects.toThrow(ProvisionedThroughputExceededException);
+      const released = ddb
+        .commandCalls(UpdateCommand)
+        .map((c) => c.args[0].input)
+        .filter((i) => i.ConditionExpression === '#cid = :cid')
+        .map((i) => claimOf(i as { Key: Record<string, unknown> }))
+        .sort();
+      expect(released).toEqual(where === 'a message update' ? [1, 3] : [1, 2, 3]);
+    },
+  );
+
   it('renewClaim: a conditional failure on the claim record means gone (404), not an error', async () => {
     const cid = '33333333-3333-4333-8333-333333333333';
     ddb.on(BatchGetCommand).resolves({

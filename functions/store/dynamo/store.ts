@@ -703,7 +703,7 @@ export class DynamoStore implements QueueStore {
       if (list.length === 0) break;
       const batch = list.slice(0, limit - taken.length);
       for (const c of batch) tried.add(c.seq);
-      const results = await Promise.all(
+      const results = await Promise.allSettled(
         batch.map((c) =>
           take(c).catch((err: unknown) => {
             if (isConditionalCheckFailed(err)) return undefined; // lost the race: skip this message
@@ -711,7 +711,10 @@ export class DynamoStore implements QueueStore {
           }),
         ),
       );
-      for (const r of results) if (r) taken.push(r);
+      // NOTE: fail only once every take has settled, so a caller can undo all that succeeded.
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const r of results) if (r.status === 'fulfilled' && r.value) taken.push(r.value);
       if (exhausted && batch.length === list.length) break;
     }
     return taken.sort((a, b) => num(a[A.seq]) - num(b[A.seq]));
@@ -723,23 +726,39 @@ export class DynamoStore implements QueueStore {
     const claimId = newClaimId();
     const claimExp = now + options.ttl * 1000;
     const graceMs = options.grace * 1000;
-    const claimed = await this.takeCandidates(ref, state.floor, options.limit, now, (c) =>
-      this.client
-        .send(
-          new UpdateCommand(
-            claimMessageUpdate(this.table, ref, c.seq, claimId, claimExp, Math.max(c.eexp, claimExp + graceMs), c.eexp, now),
-          ),
-        )
-        .then((out) => out.Attributes),
-    );
-    if (claimed.length === 0) return undefined;
-    const entries: ClaimedEntry[] = claimed.map((i) => ({ s: num(i[A.seq]), e: num(i[A.effExp]) }));
-    await this.client.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: claimItem(ref, claimId, options.ttl, options.grace, now, state.floor, entries),
-      }),
-    );
+    const held: number[] = [];
+    let claimed: Item[];
+    try {
+      claimed = await this.takeCandidates(ref, state.floor, options.limit, now, (c) =>
+        this.client
+          .send(
+            new UpdateCommand(
+              claimMessageUpdate(this.table, ref, c.seq, claimId, claimExp, Math.max(c.eexp, claimExp + graceMs), c.eexp, now),
+            ),
+          )
+          .then((out) => {
+            held.push(c.seq);
+            return out.Attributes;
+          }),
+      );
+      if (claimed.length === 0) return undefined;
+      const entries: ClaimedEntry[] = claimed.map((i) => ({ s: num(i[A.seq]), e: num(i[A.effExp]) }));
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: claimItem(ref, claimId, options.ttl, options.grace, now, state.floor, entries),
+        }),
+      );
+    } catch (err) {
+      // NOTE: a claim that fails half-way (503) gives back what it took at once, rather than
+      // leaving those messages hidden under an unknown claim id until its TTL ends.
+      await Promise.all(
+        held.map((seq) =>
+          this.client.send(new UpdateCommand(releaseMessageUpdate(this.table, ref, seq, claimId))).catch(() => undefined),
+        ),
+      );
+      throw err;
+    }
     return {
       id: claimId,
       ttl: options.ttl,
