@@ -120,6 +120,23 @@ describe('POST /claims', () => {
   });
 });
 
+describe('claims after a purge', () => {
+  it('never return purged messages, however often the floor moves', async () => {
+    const q = newQueueName();
+    await client.postMessages(q, ['old-1', 'old-2', 'old-3']);
+    expect((await claim(q, { ttl: 60, grace: 60 }, 1)).status).toBe(201); // this process now knows floor 0
+    expect((await client.post(`/v2/queues/${q}/purge`, { body: { resource_types: ['messages'] } })).status).toBe(204);
+    await client.postMessages(q, ['new-1', 'new-2']);
+    const first = await claim(q, { ttl: 60, grace: 60 }, 5);
+    expect(first.messages.map((m) => m.body)).toEqual(['new-1', 'new-2']);
+    expect((await client.post(`/v2/queues/${q}/purge`)).status).toBe(204);
+    await client.postMessages(q, ['newer']);
+    const popped = await client.delete(`/v2/queues/${q}/messages?pop=5`);
+    expect(popped.json.messages.map((m: Msg) => m.body)).toEqual(['newer']);
+    expect((await claim(q)).status).toBe(204);
+  });
+});
+
 describe('GET / PATCH / DELETE /claims/{id}', () => {
   it('GET shows age, ttl, href and the messages still held', async () => {
     const q = newQueueName();
