@@ -10,7 +10,8 @@ export function messageHref(queue: string, m: StoredMessage): string {
   return m.claimId ? `${base}?claim_id=${m.claimId}` : base;
 }
 
-const age = (createdAt: number, now: number): number => Math.max(0, Math.floor((now - createdAt) / 1000));
+/** Whole seconds since `createdAt`, never negative. */
+export const age = (createdAt: number, now: number): number => Math.max(0, Math.floor((now - createdAt) / 1000));
 
 /**
  * A message as Zaqar v2 shows it. NOTE: python-zaqarclient builds objects from these keys
@@ -35,7 +36,6 @@ export function formatPopped(m: StoredMessage, now: number) {
 
 export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export { age };
 
 /** Zaqar's `to_query_str`: keeps the caller's parameters, booleans as true/false. */
 export function queryString(params: Record<string, string | number | boolean | undefined>): string {

@@ -50,7 +50,6 @@ import {
   queuePk,
   queueSk,
   seqFromMessageId,
-  seqFromSk,
 } from './keys.js';
 import {
   A,
@@ -873,13 +872,6 @@ export class DynamoStore implements QueueStore {
   async ping(): Promise<void> {
     await this.client.send(new GetCommand({ TableName: this.table, Key: { [A.pk]: '#PING', [A.sk]: '#PING' } }));
   }
-
-  /** Test and sweeper hook: the raw state of a queue. */
-  async queueState(ref: QueueRef): Promise<QueueState> {
-    return this.readState(ref);
-  }
-
-  static readonly seqFromSk = seqFromSk;
 }
 
 /** Full-jitter exponential backoff (ms). */
