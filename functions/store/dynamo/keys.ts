@@ -29,7 +29,6 @@ export const CLAIM_SK_PREFIX = 'C#';
 
 export const messageSk = (seq: number): string => `${MESSAGE_SK_PREFIX}${String(seq).padStart(SEQ_DIGITS, '0')}`;
 export const claimSk = (claimId: string): string => `${CLAIM_SK_PREFIX}${claimId}`;
-export const seqFromSk = (sk: string): number => Number(sk.slice(MESSAGE_SK_PREFIX.length));
 
 /**
  * Message ids carry their sequence (so a lookup is one GetItem) plus 96 random bits
