@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { startLocalStack } from '../functions/local/stack.js';
 import { Client } from '../test/support/http.js';
-import { closeAgent, fuzzRoutes, requestFor, sendAndJudge, type FuzzTarget } from '../test/reliability/fuzz-model.js';
+import { closeAgent, fuzzRoutes, newTally, routeProperty, type FuzzTarget } from '../test/reliability/fuzz-model.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -18,9 +18,7 @@ const SEED = process.env.FUZZ_SEED === undefined ? Date.now() : Number(process.e
 async function main(): Promise<void> {
   const quiet = { info: () => undefined, error: () => undefined };
   const stack = await startLocalStack({ logRequest: () => undefined, logger: quiet });
-  const counts: Record<string, number> = {};
-  const statuses: Record<string, number> = {};
-  let serverErrors = 0;
+  const tally = newTally();
   let failure: string | undefined;
   try {
     const owner = new Client(stack.url);
@@ -33,13 +31,7 @@ async function main(): Promise<void> {
     for (let round = 0; Date.now() < deadline && !failure; round++) {
       for (const route of fuzzRoutes()) {
         const result = await fc.check(
-          fc.asyncProperty(requestFor(route, target), async (req) => {
-            counts[route.id] = (counts[route.id] ?? 0) + 1;
-            const { reply, problem } = await sendAndJudge(stack.url, req);
-            if (reply) statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
-            if (reply && reply.status >= 500) serverErrors++;
-            if (problem) throw new Error(`${req.method} ${req.path.slice(0, 300)} -> ${problem}`);
-          }),
+          routeProperty(stack.url, route, target, tally),
           { numRuns: BATCH, seed: SEED + round, endOnFailure: true },
         );
         if (result.failed) {
@@ -50,8 +42,9 @@ async function main(): Promise<void> {
       }
     }
     const ping = await owner.get('/v2/ping');
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(JSON.stringify({ seconds: SECONDS, seed: SEED, total, inputsPerRoute: counts, statuses, serverErrors, pingAfter: ping.status }, null, 2));
+    const total = Object.values(tally.counts).reduce((a, b) => a + b, 0);
+    const { counts: inputsPerRoute, statuses, serverErrors } = tally;
+    console.log(JSON.stringify({ seconds: SECONDS, seed: SEED, total, inputsPerRoute, statuses, serverErrors, pingAfter: ping.status }, null, 2));
   } finally {
     closeAgent();
     await stack.stop();

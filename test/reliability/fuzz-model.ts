@@ -322,3 +322,23 @@ export async function sendAndJudge(baseUrl: string, req: FuzzRequest): Promise<{
 }
 
 export const closeAgent = (): void => agent.destroy();
+
+/** What a fuzz run saw: inputs per route id, replies per status, and how many were 5xx. */
+export interface FuzzTally {
+  readonly counts: Record<string, number>;
+  readonly statuses: Record<string, number>;
+  serverErrors: number;
+}
+
+export const newTally = (): FuzzTally => ({ counts: {}, statuses: {}, serverErrors: 0 });
+
+/** The property every route must hold: each input gets a verdict-clean reply; the tally records it. */
+export function routeProperty(baseUrl: string, route: Route, target: FuzzTarget, tally: FuzzTally) {
+  return fc.asyncProperty(requestFor(route, target), async (req) => {
+    tally.counts[route.id] = (tally.counts[route.id] ?? 0) + 1;
+    const { reply, problem } = await sendAndJudge(baseUrl, req);
+    if (reply) tally.statuses[reply.status] = (tally.statuses[reply.status] ?? 0) + 1;
+    if (reply && reply.status >= 500) tally.serverErrors++;
+    if (problem) throw new Error(`${req.method} ${req.path.slice(0, 300)} -> ${problem}`);
+  });
+}

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/http.js';
 import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
-import { closeAgent, fuzzRoutes, requestFor, sendAndJudge, type FuzzTarget } from './fuzz-model.js';
+import { closeAgent, fuzzRoutes, newTally, routeProperty, type FuzzTarget } from './fuzz-model.js';
 import { listAll, record } from './support.js';
 
 /** Inputs per route in the suite (about 1,000 requests in all); FUZZ_RUNS raises it. */
@@ -40,20 +40,12 @@ afterAll(async () => {
 });
 
 describe('hostile input on every route', () => {
-  const counts: Record<string, number> = {};
-  const statuses: Record<string, number> = {};
-  let serverErrors = 0;
+  const tally = newTally();
 
   for (const route of fuzzRoutes()) {
     it(`${route.method} ${route.path} (${route.id})`, async () => {
       await fc.assert(
-        fc.asyncProperty(requestFor(route, target), async (req) => {
-          counts[route.id] = (counts[route.id] ?? 0) + 1;
-          const { reply, problem } = await sendAndJudge(stack.url, req);
-          if (reply) statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
-          if (reply && reply.status >= 500) serverErrors++;
-          if (problem) throw new Error(`${req.method} ${req.path.slice(0, 300)} -> ${problem}`);
-        }),
+        routeProperty(stack.url, route, target, tally),
         { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
       );
     });
@@ -63,9 +55,9 @@ describe('hostile input on every route', () => {
     expect((await witness.get('/v2/ping')).status).toBe(204);
     const listed = await listAll(witness, witnessQueue);
     expect(listed.map((m) => m.id)).toEqual(witnessIds);
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    record('fuzz', { inputsPerRoute: counts, total, statuses, serverErrors });
-    expect(serverErrors).toBe(0);
-    expect(Object.keys(counts)).toHaveLength(fuzzRoutes().length);
+    const total = Object.values(tally.counts).reduce((a, b) => a + b, 0);
+    record('fuzz', { inputsPerRoute: tally.counts, total, statuses: tally.statuses, serverErrors: tally.serverErrors });
+    expect(tally.serverErrors).toBe(0);
+    expect(Object.keys(tally.counts)).toHaveLength(fuzzRoutes().length);
   });
 });
