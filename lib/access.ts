@@ -2,15 +2,15 @@
  * Which DynamoDB actions each function needs, as data: the stack turns it into IAM statements
  * and test/infra/access.test.ts checks it against the commands the code really sends.
  *
- * Derived from functions/store/dynamo/store.ts (method → command) and the handlers of each
- * route group (group → store methods). NOTE: transactions have no IAM action of their own:
+ * Derived from the storage controllers (functions/store/dynamo/*.ts: method → command) and the
+ * handlers of each route group (group → store methods). NOTE: transactions have no IAM action of their own:
  * TransactWriteItems is authorized per element (Put → PutItem, Update → UpdateItem,
  * Delete → DeleteItem, ConditionCheck → ConditionCheckItem); our transactions use no
  * ConditionCheck element, so ConditionCheckItem is never granted.
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html)
  */
 import type { FunctionGroup } from '../functions/http/routes.js';
-import { INDEX } from '../functions/store/dynamo/table.js';
+import { INDEX } from '../functions/store/dynamo/schema.js';
 
 export type DynamoAction =
   | 'GetItem'
@@ -37,27 +37,29 @@ export type AccessSubject = FunctionGroup | 'sweeper';
 export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
   // ping/health read one fixed key; versions, home and OpenAPI never touch the table.
   system: { table: ['GetItem'], indexes: [] },
-  // create/delete queue are transactions (Put+Update, Delete+Update); delete and purge clean up
-  // below the floor (Query + BatchWriteItem); list/count Query the project partition; stats
-  // counts both indexes.
-  queues: { table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'], indexes: ['Query'] },
-  // post is a transaction (Update state + Put messages) and compensates with BatchWriteItem;
-  // get-by-ids is a BatchGetItem with the state item; pop reads the claimable indexes.
-  messages: {
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
-    indexes: ['Query'],
-  },
-  // claim = index Query + conditional UpdateItem per message + PutItem of the claim record;
-  // get/renew read claim and state by BatchGetItem; release deletes the claim record.
-  claims: { table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['Query'] },
-  // The sweeper (functions/sweeper/sweeper.ts) scans the table and the sparse pending index in
-  // pages, keeps its cursors in one item (Get/Update), restores expired claims (UpdateItem),
-  // deletes expired messages and claims (DeleteItem) and finishes deleted queues through
-  // cleanupBelowFloor (Query + BatchWriteItem).
+  // create is a transaction (Put registry + Update lane 0); get/patch read and update the
+  // registry; delete and purge read the lanes (BatchGetItem), raise their floors in one transaction
+  // (Delete + Update), note the cleanup (PutItem) and delete the old generation inline (Query +
+  // BatchWriteItem); list/count Query the project partition; stats reads the lanes and their due
+  // records (BatchGetItem, Query). Reading lanes may fence a vanished post (PutItem, UpdateItem).
+  queues: { table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'], indexes: [] },
+  // post: registry and producer reads (GetItem), lane updates (UpdateItem), message and record
+  // writes (PutItem), compensation (DeleteItem); a missing queue is created (Put + Update). Listing
+  // reads lanes (BatchGetItem) and lane partitions (Query); delete and pop delete (DeleteItem) and
+  // count (UpdateItem). No index: nothing here reads one.
+  messages: { table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], indexes: [] },
+  // claim = lanes (BatchGetItem) + due segments (Query) + reservations and conditional claims
+  // (UpdateItem) + the claim and its segment (PutItem); get/renew/release read the claim
+  // (BatchGetItem), update messages, move the segment (PutItem, DeleteItem).
+  claims: { table: ['BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], indexes: [] },
+  // The sweeper (functions/sweeper/sweeper.ts) queries the sparse sweep index for due records,
+  // reads their messages and lanes (BatchGetItem), deletes expired messages and finished records
+  // (DeleteItem), releases expired claims and reschedules records (UpdateItem), and deletes purged
+  // generations (Query + BatchWriteItem).
   sweeper: {
-    table: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query', 'Scan'],
-    indexes: ['Scan'],
-    onlyIndexes: [INDEX.pending],
+    table: ['BatchGetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
+    indexes: ['Query'],
+    onlyIndexes: [INDEX.sweep],
   },
 };
 

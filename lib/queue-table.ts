@@ -11,7 +11,7 @@ import {
   type Attribute,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE, type KeySchemaElement } from '../functions/store/dynamo/table.js';
+import { TABLE, type KeySchemaElement } from '../functions/store/dynamo/schema.js';
 
 export interface QueueTableProps {
   /**
@@ -56,9 +56,8 @@ export class QueueTable extends Construct {
         indexName: index.name,
         partitionKey: attribute(index.partitionKey),
         sortKey: attribute(index.sortKey),
-        // Sparse indexes with only what a claim conditions on: keeps index writes small.
-        projectionType: ProjectionType.INCLUDE,
-        nonKeyAttributes: [...index.projectedAttributes],
+        // Sparse (only due records carry its keys) and their items are small: project them whole.
+        projectionType: ProjectionType.ALL,
       });
     }
   }

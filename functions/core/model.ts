@@ -1,8 +1,9 @@
 /**
  * The storage port: what the HTTP layer needs from a queue store, in domain terms.
- * The DynamoDB implementation lives in functions/store/dynamo; the contract test
- * suite (test/integration/store.contract.test.ts) runs against every implementation.
+ * The DynamoDB implementation lives in functions/store/dynamo (a facade over one controller
+ * per concern); the HTTP integration suites run against it over DynamoDB Local.
  */
+import type { Marker } from './marker.js';
 
 /** A queue is addressed by its tenant (project) and its name; nothing resolves across either. */
 export interface QueueRef {
@@ -22,14 +23,16 @@ export interface NewMessage {
 
 export interface StoredMessage {
   readonly id: string;
-  /** Per-queue, strictly increasing; the listing marker. */
+  /** The lane of the queue the message lives in (its producer's lane). */
+  readonly lane: number;
+  /** Per-lane, strictly increasing in posting order: the lane's listing position. */
   readonly seq: number;
   readonly body: unknown;
   /** The ttl the producer asked for, in seconds. */
   readonly ttl: number;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
-  /** Effective expiry (ms): raised to claim expiry + grace while claimed. */
+  /** Effective expiry (ms): the producer's, raised to claim expiry + grace by claims. */
   readonly expiresAt: number;
   /** Normalized Client-ID of the producer. */
   readonly clientId: string;
@@ -42,8 +45,8 @@ export interface StoredMessage {
 }
 
 export interface ListMessagesOptions {
-  /** Exclusive lower bound (a sequence number); undefined starts at the head. */
-  readonly marker?: number;
+  /** Per-lane exclusive lower bounds; undefined starts at the head of every lane. */
+  readonly marker?: Marker;
   readonly limit: number;
   readonly echo: boolean;
   readonly clientId: string;
@@ -53,6 +56,8 @@ export interface ListMessagesOptions {
 
 export interface MessagePage {
   readonly messages: StoredMessage[];
+  /** Where the next page starts: never past a message that may still appear in a lane. */
+  readonly marker: Marker;
 }
 
 export interface ClaimOptions {

@@ -4,7 +4,6 @@
  * - TABLE_NAME (required): the service table;
  * - SWEEP_ITEM_BUDGET (optional): items read + deleted per run (default DEFAULT_ITEM_BUDGET);
  * - SWEEP_TIME_BUDGET_MS (optional): cap on a run's wall time (default DEFAULT_TIME_BUDGET_MS);
- * - SWEEP_TABLE_PASS_INTERVAL_SECONDS (optional): rest between full-table passes (default 600; 0: every run);
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local.
  * A run's time budget is also kept below the invocation's remaining time, so a run always
  * ends (and saves its cursor) before Lambda would kill it.
@@ -15,7 +14,6 @@ import { createDocumentClient } from '../store/dynamo/client.js';
 import { sweepReportLine } from '../sweeper/report.js';
 import {
   DEFAULT_ITEM_BUDGET,
-  DEFAULT_TABLE_PASS_INTERVAL_MS,
   DEFAULT_TIME_BUDGET_MS,
   Sweeper,
   type SweepResult,
@@ -46,7 +44,6 @@ function getSweeper(): Sweeper {
     tableName,
     clock: systemClock,
     itemBudget: intEnv('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET),
-    tablePassIntervalMs: intEnv('SWEEP_TABLE_PASS_INTERVAL_SECONDS', DEFAULT_TABLE_PASS_INTERVAL_MS / 1000, 0) * 1000,
   });
   return sweeper;
 }

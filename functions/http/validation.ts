@@ -134,12 +134,6 @@ export function rangeCheck(value: number, min: number, max: number, message: str
 
 export const messagesLimitText = (max: number) => `Limit must be at least 1 and may not be greater than ${max}.`;
 
-/** Listing marker: the sequence of the last message seen (opaque to clients, digits here). */
-export function markerParam(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[0-9]{1,16}$/.test(raw)) throw badRequest('The marker is not valid.', 'Invalid parameter');
-  return Number(raw);
-}
 
 // ------------------------------------------------------------------ bodies
 

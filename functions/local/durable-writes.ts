@@ -9,7 +9,7 @@
  */
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ATTR } from '../store/dynamo/table.js';
+import { ATTR } from '../store/dynamo/schema.js';
 
 const WRITES = new Set([
   'TransactWriteItemsCommand',

@@ -16,7 +16,7 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, TABLE } from '../store/dynamo/table.js';
+import { createTableInput, TABLE } from '../store/dynamo/schema.js';
 
 export const JAVA_HINT =
   'DynamoDB Local needs Java 17 or newer, and `java` was not found. Install it with: sudo apt-get install -y openjdk-17-jre-headless';

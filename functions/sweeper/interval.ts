@@ -12,7 +12,7 @@ export interface SweepTimer {
 }
 
 const didSomething = (r: SweepResult): boolean =>
-  r.restored + r.expiredDeleted + r.claimsDeleted + r.floorDeleted > 0 || r.budgetHit;
+  r.expiredDeleted + r.released + r.recordsDeleted + r.floorDeleted > 0 || r.budgetHit;
 
 /** Starts sweeping every `intervalMs`; logs runs that changed something and failures (never throws). */
 export function startSweepTimer(sweeper: Sweeper, intervalMs: number, log: Logger): SweepTimer {

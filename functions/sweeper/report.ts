@@ -10,9 +10,9 @@ export const METRIC_SERVICE = 'sweeper';
 
 /** Metric name → (result field, unit). BudgetHit is 0/1 so Sum over a period counts truncated runs. */
 const METRICS = [
-  ['Restored', 'restored', 'Count'],
   ['ExpiredDeleted', 'expiredDeleted', 'Count'],
-  ['ClaimsDeleted', 'claimsDeleted', 'Count'],
+  ['Released', 'released', 'Count'],
+  ['RecordsDeleted', 'recordsDeleted', 'Count'],
   ['FloorDeleted', 'floorDeleted', 'Count'],
   ['Scanned', 'scanned', 'Count'],
   ['Skipped', 'skipped', 'Count'],

@@ -1,12 +1,12 @@
 /** Message routes: post, list / get by ids, get, delete (by id, by ids, pop). */
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
+import { formatMarker, parseMarker } from '../../core/marker.js';
 import { LIMITS } from '../../core/limits.js';
 import { queueRef, type RouteHandler } from '../context.js';
 import { empty, json, pathParam, query, rawBody } from '../request.js';
 import {
   boolParam,
   intParam,
-  markerParam,
   messagesLimitText,
   parseMessagePost,
   queueDefaults,
@@ -23,8 +23,10 @@ function idsParam(raw: string): string[] {
 export const postMessages: RouteHandler = async (ctx) => {
   const ref = queueRef(ctx);
   const { store } = ctx.deps;
-  const defaults = queueDefaults(await store.getQueueMetadata(ref));
-  const messages = parseMessagePost(rawBody(ctx.event), defaults);
+  const metadata = await store.getQueueMetadata(ref);
+  const messages = parseMessagePost(rawBody(ctx.event), queueDefaults(metadata));
+  // As Zaqar: posting to a queue that does not exist creates it.
+  if (metadata === undefined) await store.createQueue(ref, {});
   const ids = await store.postMessages(ref, messages, ctx.clientId);
   const base = messagesHref(ref.queue);
   return json(201, { resources: ids.map((id) => `${base}/${id}`) }, { location: `${base}?ids=${ids.join(',')}` });
@@ -46,7 +48,7 @@ export const listMessages: RouteHandler = async (ctx) => {
   }
   const limit = intParam('limit', query(event, 'limit')) ?? LIMITS.MESSAGES_PER_PAGE_DEFAULT;
   rangeCheck(limit, 1, LIMITS.MESSAGES_PER_PAGE_MAX, messagesLimitText(LIMITS.MESSAGES_PER_PAGE_MAX));
-  const marker = markerParam(query(event, 'marker'));
+  const marker = parseMarker(query(event, 'marker'));
   const echo = boolParam('echo', query(event, 'echo'));
   const includeClaimed = boolParam('include_claimed', query(event, 'include_claimed'));
   const includeDelayed = boolParam('include_delayed', query(event, 'include_delayed'));
@@ -58,13 +60,12 @@ export const listMessages: RouteHandler = async (ctx) => {
     clientId: ctx.clientId,
     ...(marker !== undefined ? { marker } : {}),
   });
-  const last = page.messages[page.messages.length - 1];
-  const links = last
+  const links = page.messages.length > 0
     ? [
         {
           rel: 'next',
           href: `${messagesHref(ref.queue)}${queryString({
-            marker: String(last.seq),
+            marker: formatMarker(page.marker),
             limit,
             echo,
             include_claimed: includeClaimed,

@@ -7,7 +7,7 @@
  * an in-process stack (`attachCapacityMeter`), so the store itself never changes to be measured.
  */
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE, type TableDefinition } from './table.js';
+import { TABLE, type TableDefinition } from './schema.js';
 
 export type CapacityMode = 'TOTAL' | 'INDEXES';
 
@@ -198,9 +198,8 @@ export function estimateTransactWrite(input: Record<string, unknown>, table: Tab
       tableUnits += units(itemSize(item));
       for (const index of table.indexes) {
         if (!(index.partitionKey.name in item) || !(index.sortKey.name in item)) continue;
-        const names = [table.partitionKey.name, table.sortKey.name, index.partitionKey.name, index.sortKey.name, ...index.projectedAttributes];
-        const entry = Object.fromEntries(names.filter((n) => n in item).map((n) => [n, item[n]]));
-        indexUnits[index.name] = (indexUnits[index.name] ?? 0) + TRANSACTION_FACTOR * units(itemSize(entry) + INDEX_ENTRY_OVERHEAD);
+        // Every index projects whole items (schema.ts): the entry is the item.
+        indexUnits[index.name] = (indexUnits[index.name] ?? 0) + TRANSACTION_FACTOR * units(itemSize(item) + INDEX_ENTRY_OVERHEAD);
       }
     } else if (action.Update) {
       const key = (action.Update.Key ?? {}) as Record<string, unknown>;

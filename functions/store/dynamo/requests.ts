@@ -1,59 +1,60 @@
 /**
- * Pure builders for every DynamoDB request the store sends. Values always travel as
- * expression attribute values and names as placeholders: no request field is ever
- * concatenated into an expression. Unit-tested on exact inputs (test/unit/requests.test.ts).
+ * Pure builders for every DynamoDB request the store and the sweeper send. Values always travel
+ * as expression attribute values and names as placeholders: no request field is ever concatenated
+ * into an expression. Unit-tested on exact inputs (test/unit/requests.test.ts), which also checks
+ * that every placeholder used is defined and every one defined is used.
  */
 import type { QueueRef } from '../../core/model.js';
-import { ATTR, INDEX } from './table.js';
-import { claimSk, messageSk, MESSAGE_SK_PREFIX, projectPk, queuePk, queueSk, STATE_SK } from './keys.js';
+import {
+  ATTR as A,
+  claimKey,
+  cleanupKey,
+  dueKey,
+  dueUpTo,
+  expiryKey,
+  INDEX,
+  KIND,
+  laneKey,
+  lanePk,
+  messageKey,
+  PART,
+  padSeq,
+  producerKey,
+  projectPk,
+  QUEUE_SK_PREFIX,
+  queueSk,
+  registryKey,
+  sweepShard,
+  type Key,
+  type Kind,
+} from './schema.js';
 
-/** Item attribute names beyond the keys and index attributes in table.ts. */
-export const A = {
-  ...ATTR,
-  id: 'id',
-  seq: 'seq',
-  body: 'body',
-  msgTtl: 'mttl',
-  created: 'ct',
-  /** Effective expiry of a message (ms): raised to claim expiry + grace by claims. */
-  effExp: 'eexp',
-  client: 'cl',
-  claimId: 'cid',
-  claimExp: 'cexp',
-  claimCount: 'cc',
-  /** Delay end (ms) while a message is delayed. */
-  due: 'due',
-  pendKind: 'pkind',
-  // Queue registry / state / claim items.
-  meta: 'meta',
-  version: 'ver',
-  live: 'live',
-  floor: 'floor',
-  claimTtl: 'cttl',
-  grace: 'grace',
-  claimed: 'msgs',
-} as const;
+type Item = Record<string, unknown>;
 
-export const PEND_CLAIMED = 'c';
-export const PEND_DELAYED = 'd';
-
-/** Epoch seconds for the table's TTL attribute. */
-export const ttlSeconds = (ms: number): number => Math.ceil(ms / 1000);
-
-/** ExpressionAttributeNames for the given logical names: `#name` → name. */
+/** ExpressionAttributeNames for the given names: `#name` → name. */
 function names(...attrs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of attrs) out[`#${a}`] = a;
   return out;
 }
 
-export const stateKey = (ref: QueueRef) => ({ [A.pk]: queuePk(ref), [A.sk]: STATE_SK });
-export const registryKey = (ref: QueueRef) => ({ [A.pk]: projectPk(ref.project), [A.sk]: queueSk(ref.queue) });
-export const messageKey = (ref: QueueRef, seq: number) => ({ [A.pk]: queuePk(ref), [A.sk]: messageSk(seq) });
-export const claimKey = (ref: QueueRef, claimId: string) => ({ [A.pk]: queuePk(ref), [A.sk]: claimSk(claimId) });
+/** Epoch seconds for the table's TTL attribute. */
+export const ttlSeconds = (ms: number): number => Math.ceil(ms / 1000);
+const DAY_MS = 86_400_000;
+/**
+ * The TTL backstop lies a day beyond the latest moment an item can matter (a message's expiry
+ * can be raised by up to 24 h of claim ttl + grace): the sweeper deletes expired items within
+ * minutes and keeps the counters right; DynamoDB's TTL only catches what it somehow missed.
+ */
+export const BACKSTOP_MS = 2 * DAY_MS;
 
-/** Creates the registry item (only if absent) and marks the queue state live, in one transaction. */
-export function createQueueTransaction(table: string, ref: QueueRef, metadataJson: string, now: number) {
+/** A lane's `[lane, seq]` message reference, as records store them. */
+export type Member = readonly [lane: number, seq: number];
+
+// ------------------------------------------------------------------ queue registry
+
+/** Creates the registry item (only if absent) and marks lane 0 live with the queue's lane count, in one transaction. */
+export function createQueueTransaction(table: string, ref: QueueRef, metadataJson: string, now: number, lanes: number) {
   return {
     TransactItems: [
       {
@@ -64,50 +65,311 @@ export function createQueueTransaction(table: string, ref: QueueRef, metadataJso
           ExpressionAttributeNames: names(A.pk),
         },
       },
-      {
-        Update: {
-          TableName: table,
-          Key: stateKey(ref),
-          UpdateExpression: 'SET #live = :true, #seq = if_not_exists(#seq, :zero), #floor = if_not_exists(#floor, :zero)',
-          ExpressionAttributeNames: names(A.live, A.seq, A.floor),
-          ExpressionAttributeValues: { ':true': true, ':zero': 0 },
-        },
-      },
+      { Update: { TableName: table, ...markLiveUpdate(ref, lanes) } },
     ],
+  };
+}
+
+/** Lane 0 as a live queue head. NOTE: the lane count of a queue is set once and never changes. */
+export function markLiveUpdate(ref: QueueRef, lanes: number) {
+  return {
+    Key: laneKey(ref, 0),
+    UpdateExpression: 'SET #live = :true, #km = if_not_exists(#km, :lanes), #g = if_not_exists(#g, :zero)',
+    ExpressionAttributeNames: names(A.live, A.lanes, A.generation),
+    ExpressionAttributeValues: { ':true': true, ':lanes': lanes, ':zero': 0 },
+  };
+}
+
+export const getRegistry = (table: string, ref: QueueRef, consistent = false) => ({
+  TableName: table,
+  Key: registryKey(ref),
+  ...(consistent ? { ConsistentRead: true } : {}),
+});
+
+/** Optimistic metadata write: only if nobody wrote since `version` was read. */
+export function updateMetadata(table: string, ref: QueueRef, metadataJson: string, version: number) {
+  return {
+    TableName: table,
+    Key: registryKey(ref),
+    UpdateExpression: 'SET #meta = :meta, #ver = :next',
+    ConditionExpression: '#ver = :ver',
+    ExpressionAttributeNames: names(A.meta, A.version),
+    ExpressionAttributeValues: { ':meta': metadataJson, ':ver': version, ':next': version + 1 },
+  };
+}
+
+/** One page of the project's queues whose names start with `prefix`, optionally after `after`. */
+export function listQueuesQuery(table: string, project: string, prefix: string, limit: number | undefined, after?: string) {
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+    ExpressionAttributeNames: names(A.pk, A.sk),
+    ExpressionAttributeValues: { ':pk': projectPk(project), ':prefix': QUEUE_SK_PREFIX + prefix },
+    ...(after !== undefined ? { ExclusiveStartKey: { [A.pk]: projectPk(project), [A.sk]: queueSk(after) } } : {}),
+    ...(limit !== undefined ? { Limit: limit } : { Select: 'COUNT' as const }),
   };
 }
 
 /**
- * Deletes the registry item and raises the floor to the current sequence, so every message
- * and claim of the old queue is invisible at once; physical deletion follows in bounded batches.
+ * Purge (and, with `dropQueue`, delete) as one transaction: every lane's floor rises to what it
+ * has allocated (so every message and claim of the old generation is invisible at once), its
+ * head follows, its counters restart at zero, and lane 0's generation moves on.
  */
-export function deleteQueueTransaction(table: string, ref: QueueRef) {
+export function purgeTransaction(table: string, ref: QueueRef, lanes: number, producersSeen: number, dropQueue: boolean) {
+  const laneUpdate = (lane: number) => ({
+    Update: {
+      TableName: table,
+      Key: laneKey(ref, lane),
+      UpdateExpression:
+        `SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero` +
+        (lane === 0 ? ` ADD #g :one${dropQueue ? ' REMOVE #live' : ''}` : ''),
+      // NOTE: lane 0 only commits if no producer joined since the lanes were read (a new lane would be missed).
+      ...(lane === 0 ? { ConditionExpression: producersSeen === 0 ? 'attribute_not_exists(#rr) OR #rr = :rr' : '#rr = :rr' } : {}),
+      ExpressionAttributeNames: {
+        ...names(A.floor, A.alloc, A.head, A.total, A.claimed, A.dueRecords),
+        ...(lane === 0 ? names(A.generation, A.producers, ...(dropQueue ? [A.live] : [])) : {}),
+      },
+      ExpressionAttributeValues: { ':zero': 0, ...(lane === 0 ? { ':one': 1, ':rr': producersSeen } : {}) },
+    },
+  });
   return {
     TransactItems: [
-      { Delete: { TableName: table, Key: registryKey(ref) } },
-      {
-        Update: {
-          TableName: table,
-          Key: stateKey(ref),
-          UpdateExpression: 'SET #floor = if_not_exists(#seq, :zero), #seq = if_not_exists(#seq, :zero) REMOVE #live',
-          ExpressionAttributeNames: names(A.floor, A.seq, A.live),
-          ExpressionAttributeValues: { ':zero': 0 },
-        },
-      },
+      ...(dropQueue ? [{ Delete: { TableName: table, Key: registryKey(ref) } }] : []),
+      ...Array.from({ length: lanes }, (_, lane) => laneUpdate(lane)),
     ],
   };
 }
 
-/** Purge: the floor moves up to the last committed sequence. */
-export function purgeUpdate(table: string, ref: QueueRef) {
+/** The sweeper's note that generation `generation` of a queue needs its items deleted. */
+export function cleanupRecord(ref: QueueRef, generation: number, lanes: number, now: number): Item {
+  const key = cleanupKey(ref, generation);
   return {
-    TableName: table,
-    Key: stateKey(ref),
-    UpdateExpression: 'SET #floor = #seq',
-    ConditionExpression: 'attribute_exists(#seq)',
-    ExpressionAttributeNames: names(A.floor, A.seq),
+    ...key,
+    [A.kind]: KIND.cleanup,
+    [A.lane]: 0,
+    [A.count]: lanes,
+    [A.generation]: generation,
+    [A.sweepShard]: sweepShard(key.pk),
+    [A.sweepAt]: now,
   };
 }
+
+// ------------------------------------------------------------------ lanes
+
+export const laneBatchGet = (table: string, keys: readonly Key[]) => ({
+  RequestItems: { [table]: { Keys: [...keys], ConsistentRead: true } },
+});
+
+/** Registers one more producer: returns the new count (and the queue's lane count) to pick its lane from. */
+export function registerProducerUpdate(table: string, ref: QueueRef) {
+  return {
+    TableName: table,
+    Key: laneKey(ref, 0),
+    UpdateExpression: 'ADD #rr :one',
+    ExpressionAttributeNames: names(A.producers),
+    ExpressionAttributeValues: { ':one': 1 },
+    ReturnValues: 'ALL_NEW' as const,
+  };
+}
+
+export const getProducer = (table: string, ref: QueueRef, clientId: string) => ({
+  TableName: table,
+  Key: producerKey(ref, clientId),
+});
+
+/** Binds a producer to a lane unless it already is (the old binding comes back on refusal). */
+export function putProducer(table: string, ref: QueueRef, clientId: string, lane: number, expiresAt: number) {
+  return {
+    TableName: table,
+    Item: { ...producerKey(ref, clientId), [A.lane]: lane, [A.ttl]: ttlSeconds(expiresAt) },
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: names(A.pk),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/** Keeps a producer's binding alive while it posts (its messages must keep their lane). */
+export function touchProducer(table: string, ref: QueueRef, clientId: string, expiresAt: number) {
+  return {
+    TableName: table,
+    Key: producerKey(ref, clientId),
+    UpdateExpression: 'SET #exp = :exp',
+    ConditionExpression: 'attribute_exists(#pk)',
+    ExpressionAttributeNames: names(A.ttl, A.pk),
+    ExpressionAttributeValues: { ':exp': ttlSeconds(expiresAt) },
+  };
+}
+
+const inflightNames = (token: string) => ({ '#i': `${A.inflightStart}${token}`, '#inf': `${A.inflightInfo}${token}` });
+
+/**
+ * Allocates `n` sequences on a lane and records the post as in flight, in one atomic update:
+ * `al` moves from a to a + n and `i_<token>` = a + 1 (SET reads the old value on both sides).
+ * Never refused, so concurrent producers never waste a write on each other.
+ * NOTE: readers list a lane only up to the first sequence still in flight (the lane's horizon),
+ * so a marker never passes a message that has yet to land.
+ */
+export function allocUpdate(table: string, ref: QueueRef, lane: number, n: number, token: string, now: number) {
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: 'SET #al = if_not_exists(#al, :zero) + :n, #i = if_not_exists(#al, :zero) + :one, #inf = :info',
+    ExpressionAttributeNames: { ...names(A.alloc), ...inflightNames(token) },
+    ExpressionAttributeValues: { ':zero': 0, ':n': n, ':one': 1, ':info': `${n}:${now}` },
+    ReturnValues: 'UPDATED_NEW' as const,
+  };
+}
+
+export interface ReleaseCounts {
+  /** Messages that landed and count as alive. */
+  readonly total: number;
+  /** Records added to the lane's due partition. */
+  readonly dueRecords: number;
+}
+
+/**
+ * Ends an in-flight post: the lane's horizon may move past it. With `counts`, the messages are
+ * counted, but only while the lane's floor is below the post (a purge since then removed them).
+ * `start` must match, so a reader that fenced a vanished post cannot be released twice.
+ */
+export function releaseUpdate(table: string, ref: QueueRef, lane: number, token: string, start: number, counts?: ReleaseCounts) {
+  const base = {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    ExpressionAttributeNames: { ...inflightNames(token) },
+  };
+  if (!counts) {
+    return {
+      ...base,
+      UpdateExpression: 'REMOVE #i, #inf',
+      ConditionExpression: '#i = :start',
+      ExpressionAttributeValues: { ':start': start },
+    };
+  }
+  return {
+    ...base,
+    UpdateExpression: 'REMOVE #i, #inf ADD #tot :n, #np :n, #dn :d',
+    ConditionExpression: '#i = :start AND (attribute_not_exists(#fl) OR #fl < :start)',
+    ExpressionAttributeNames: { ...base.ExpressionAttributeNames, ...names(A.total, A.posted, A.dueRecords, A.floor) },
+    ExpressionAttributeValues: { ':start': start, ':n': counts.total, ':d': counts.dueRecords },
+  };
+}
+
+/** What a consumer's intent records: enough to give its messages back if it vanishes half-way. */
+export interface Intent {
+  readonly token: string;
+  /** The claim the messages go to ('-' for a pop). */
+  readonly claimId: string;
+  /** When the messages become claimable again if the consumer vanished: its claim expiry (now for a pop). */
+  readonly claimExp: number;
+  readonly now: number;
+}
+
+export const intentInfo = (count: number, intent: Intent): string => `${count}:${intent.claimExp}:${intent.claimId}:${intent.now}`;
+const reserveNames = (token: string) => ({ '#r': `${A.reserveStart}${token}`, '#q': `${A.reserveInfo}${token}` });
+
+/**
+ * Reserves the next `n` sequences of a lane for one consumer: the head moves from h to h + n,
+ * but only while h <= maxStart (= the lane's horizon − n, as the caller read it). Consumers never
+ * try the same fresh messages, so they never fight over them; a refusal returns the lane as it
+ * is (ALL_OLD) to recompute from. The same update records the consumer's intent (`r_`/`q_`), which
+ * it removes once its claim record exists: if it vanishes first, a reader gives the range back.
+ */
+export function reserveUpdate(table: string, ref: QueueRef, lane: number, n: number, maxStart: number, intent: Intent) {
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: 'SET #hd = if_not_exists(#hd, :zero) + :n, #r = if_not_exists(#hd, :zero) + :one, #q = :info',
+    ConditionExpression: 'attribute_not_exists(#hd) OR #hd <= :max',
+    ExpressionAttributeNames: { ...names(A.head), ...reserveNames(intent.token) },
+    ExpressionAttributeValues: { ':zero': 0, ':n': n, ':one': 1, ':max': maxStart, ':info': intentInfo(n, intent) },
+    ReturnValues: 'ALL_NEW' as const,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/**
+ * Ends a consumer's reservation on a lane (its claim record now covers the messages) and adds its
+ * counters, guarded by the floor read before (a purge since restarted them: then only the intent goes).
+ */
+export function finishReservationUpdate(table: string, ref: QueueRef, lane: number, token: string, start: number, delta?: CounterDelta, floorIs?: number) {
+  const counters = delta && !isEmptyDelta(delta) ? countersUpdate(table, ref, lane, delta, { floorIs: floorIs ?? 0 }) : undefined;
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: `REMOVE #r, #q${counters ? ` ${counters.UpdateExpression}` : ''}`,
+    ConditionExpression: `#r = :start${counters ? ` AND (${counters.ConditionExpression})` : ''}`,
+    ExpressionAttributeNames: { ...reserveNames(token), ...(counters?.ExpressionAttributeNames ?? {}) },
+    ExpressionAttributeValues: { ':start': start, ...(counters?.ExpressionAttributeValues ?? {}) },
+  };
+}
+
+export interface CounterDelta {
+  readonly total?: number;
+  readonly claimed?: number;
+  readonly dueRecords?: number;
+  readonly claims?: number;
+  readonly deleted?: number;
+  readonly expired?: number;
+}
+
+const COUNTERS: ReadonlyArray<[keyof CounterDelta, string]> = [
+  ['total', A.total],
+  ['claimed', A.claimed],
+  ['dueRecords', A.dueRecords],
+  ['claims', A.claims],
+  ['deleted', A.deleted],
+  ['expired', A.expired],
+];
+
+/** True when the delta changes nothing (no request needed). */
+export const isEmptyDelta = (d: CounterDelta): boolean => COUNTERS.every(([k]) => !d[k]);
+
+/**
+ * Adds `delta` to a lane's counters, guarded by the floor: `floorBelow` = every message the
+ * delta is about has a sequence above the floor (a purge since would have reset the counters);
+ * `floorIs` = the floor is still the one read before the operation.
+ */
+export function countersUpdate(
+  table: string,
+  ref: QueueRef,
+  lane: number,
+  delta: CounterDelta,
+  guard: { readonly floorBelow: number } | { readonly floorIs: number },
+) {
+  const used = COUNTERS.filter(([k]) => delta[k]);
+  const values: Record<string, number> = {};
+  for (const [k, attr] of used) values[`:${attr}`] = delta[k] as number;
+  const below = 'floorBelow' in guard;
+  const floor = below ? guard.floorBelow : guard.floorIs;
+  // A lane never purged has no floor attribute: its floor is 0.
+  const noFloorPasses = below ? floor > 0 : floor === 0;
+  const check = below ? '#fl < :fl' : '#fl = :fl';
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: `ADD ${used.map(([, attr]) => `#${attr} :${attr}`).join(', ')}`,
+    ConditionExpression: noFloorPasses ? `attribute_not_exists(#fl) OR ${check}` : check,
+    ExpressionAttributeNames: names(...used.map(([, attr]) => attr), A.floor),
+    ExpressionAttributeValues: { ...values, ':fl': floor },
+  };
+}
+
+/**
+ * Counts records added to (or, negative, removed from) a lane's due partition. Unguarded: a count
+ * too high only costs a query; the sweeper repairs a count found too low.
+ */
+export function addDueRecordsUpdate(table: string, ref: QueueRef, lane: number, n: number) {
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: 'ADD #dn :n',
+    ExpressionAttributeNames: names(A.dueRecords),
+    ExpressionAttributeValues: { ':n': n },
+  };
+}
+
+// ------------------------------------------------------------------ messages
 
 export interface NewMessageItem {
   readonly seq: number;
@@ -117,161 +379,132 @@ export interface NewMessageItem {
   readonly delay: number;
 }
 
-/** The message item as first written: claimable at once (available index) or delayed (pending index). */
-export function messageItem(ref: QueueRef, m: NewMessageItem, clientId: string, now: number) {
-  const qpk = queuePk(ref);
-  const eexp = now + m.ttl * 1000;
-  const base = {
-    ...messageKey(ref, m.seq),
+/** The message item as first written. */
+export function messageItem(ref: QueueRef, lane: number, m: NewMessageItem, clientId: string, now: number): Item {
+  const expires = now + m.ttl * 1000;
+  return {
+    ...messageKey(ref, lane, m.seq),
     [A.id]: m.id,
     [A.seq]: m.seq,
     [A.body]: m.bodyJson,
     [A.msgTtl]: m.ttl,
     [A.created]: now,
-    [A.effExp]: eexp,
-    [A.ttl]: ttlSeconds(eexp),
+    [A.expires]: expires,
+    [A.ttl]: ttlSeconds(expires + BACKSTOP_MS),
     [A.client]: clientId,
     [A.claimCount]: 0,
+    ...(m.delay > 0 ? { [A.due]: now + m.delay * 1000 } : {}),
   };
-  if (m.delay > 0) {
-    const due = now + m.delay * 1000;
-    return { ...base, [A.due]: due, [A.pendQueue]: qpk, [A.pendDue]: due, [A.pendKind]: PEND_DELAYED };
-  }
-  return { ...base, [A.availQueue]: qpk, [A.availSeq]: m.seq };
 }
 
 /**
- * One post (or one chunk of it) as a transaction: the state item's sequence moves from
- * `expected` to `expected + n` and the n messages are written, atomically.
- * NOTE: because the counter and the messages commit together, a reader that sees
- * sequence S on the state item (GetItem is serializable with transactions) can list every
- * message up to S: no producer can later commit a message below a marker already handed out.
+ * Writes a message only where nothing is: a reader that fenced a vanished post put a tombstone
+ * there, and then the late write must fail rather than appear behind a marker already handed out.
  */
-export function postTransaction(
-  table: string,
-  ref: QueueRef,
-  expected: number,
-  items: readonly Record<string, unknown>[],
-) {
+export function putMessage(table: string, item: Item) {
   return {
-    TransactItems: [
-      {
-        Update: {
-          TableName: table,
-          Key: stateKey(ref),
-          UpdateExpression: 'SET #seq = :next',
-          ConditionExpression: '#seq = :expected AND attribute_exists(#live)',
-          ExpressionAttributeNames: names(A.seq, A.live),
-          ExpressionAttributeValues: { ':expected': expected, ':next': expected + items.length },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-        },
-      },
-      ...items.map((Item) => ({
-        Put: {
-          TableName: table,
-          Item,
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: names(A.pk),
-        },
-      })),
-    ],
+    TableName: table,
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: names(A.pk),
   };
 }
 
-/** Messages of the queue with sequence in (after, upTo], oldest first, read-your-writes. */
-export function messageRangeQuery(table: string, ref: QueueRef, after: number, upTo: number, limit: number) {
+/** Fills a hole left by a vanished producer (see fencing in lanes.ts). */
+export function putTombstone(table: string, ref: QueueRef, lane: number, seq: number, now: number) {
+  return putMessage(table, {
+    ...messageKey(ref, lane, seq),
+    [A.tombstone]: true,
+    [A.ttl]: ttlSeconds(now + DAY_MS),
+  });
+}
+
+/** Compensation of a failed post: deletes the message only if it is still the one this post wrote. */
+export function deleteOwnMessage(table: string, ref: QueueRef, lane: number, seq: number, id: string) {
+  return {
+    TableName: table,
+    Key: messageKey(ref, lane, seq),
+    ConditionExpression: '#id = :id',
+    ExpressionAttributeNames: names(A.id),
+    ExpressionAttributeValues: { ':id': id },
+  };
+}
+
+/** Messages of a lane with sequence in (after, upTo], in order (or reverse), read-your-writes. */
+export function messageRangeQuery(
+  table: string,
+  ref: QueueRef,
+  lane: number,
+  after: number,
+  upTo: number,
+  limit: number,
+  forward = true,
+) {
   return {
     TableName: table,
     KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
     ExpressionAttributeNames: names(A.pk, A.sk),
-    ExpressionAttributeValues: { ':pk': queuePk(ref), ':from': messageSk(after + 1), ':to': messageSk(upTo) },
+    ExpressionAttributeValues: { ':pk': lanePk(PART.messages, ref, lane), ':from': padSeq(after + 1), ':to': padSeq(upTo) },
     ConsistentRead: true,
     Limit: limit,
+    ...(forward ? {} : { ScanIndexForward: false }),
   };
 }
 
-/** Claimable candidates in sequence order from the sparse available index (keys + projection only). */
-export function availableQuery(table: string, ref: QueueRef, afterSeq: number, limit: number) {
-  return {
-    TableName: table,
-    IndexName: INDEX.available,
-    KeyConditionExpression: '#aq = :q AND #aseq > :after',
-    ExpressionAttributeNames: names(A.availQueue, A.availSeq),
-    ExpressionAttributeValues: { ':q': queuePk(ref), ':after': afterSeq },
-    Limit: limit,
-  };
-}
+export const messagesBatchGet = (table: string, keys: readonly Key[]) => ({
+  RequestItems: { [table]: { Keys: [...keys], ConsistentRead: true } },
+});
 
-/** Messages whose claim expired or whose delay ended by `now`: claimable again without waiting for a sweep. */
-export function pendingDueQuery(table: string, ref: QueueRef, now: number, limit: number) {
-  return {
-    TableName: table,
-    IndexName: INDEX.pending,
-    KeyConditionExpression: '#pq = :q AND #pdue <= :now',
-    ExpressionAttributeNames: names(A.pendQueue, A.pendDue),
-    ExpressionAttributeValues: { ':q': queuePk(ref), ':now': now },
-    Limit: limit,
-  };
-}
-
-/** Condition shared by claim and pop: the message exists, is alive, and no live claim or delay holds it. */
+/**
+ * What makes a message claimable now: it is a message (not a tombstone), it is alive (its own
+ * expiry or the grace of its last claim is ahead), no live claim holds it and no delay keeps it.
+ */
 const CLAIMABLE =
-  'attribute_exists(#sk) AND #eexp > :now AND (attribute_not_exists(#cexp) OR #cexp <= :now) AND (attribute_not_exists(#due) OR #due <= :now)';
-const CLAIMABLE_NAMES = [A.sk, A.effExp, A.claimExp, A.due] as const;
+  'attribute_exists(#ex) AND (#ex > :now OR #gx > :now) AND (attribute_not_exists(#ce) OR #ce <= :now) AND (attribute_not_exists(#du) OR #du <= :now)';
+const CLAIMABLE_NAMES = [A.expires, A.graceExp, A.claimExp, A.due] as const;
 
 /**
  * Claims one message with a conditional write. The condition is what makes claims exclusive:
- * of two consumers racing for a message, exactly one update succeeds.
- * `seenEffExp` (from the index projection) guards the expiry arithmetic against a stale read.
+ * of two consumers racing for a message, exactly one update succeeds. The old item comes back
+ * (ALL_OLD) so the caller knows whether it was held by an expired claim before.
+ * `raiseGrace`: also raise the message's life to claim expiry + grace, only if that is later
+ * than the grace of its previous claim (so a claim never shortens a message's life).
  */
 export function claimMessageUpdate(
   table: string,
   ref: QueueRef,
+  lane: number,
   seq: number,
   claimId: string,
   claimExp: number,
-  newEffExp: number,
-  seenEffExp: number,
+  graceExp: number,
   now: number,
+  raiseGrace = true,
 ) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
-    UpdateExpression:
-      'SET #cid = :cid, #cexp = :cexp, #cc = if_not_exists(#cc, :zero) + :one, #eexp = :eexp, #exp = :exps, #pq = :q, #pdue = :cexp, #pkind = :kind REMOVE #aq, #aseq, #due',
-    ConditionExpression: `${CLAIMABLE} AND #eexp = :seen`,
-    ExpressionAttributeNames: names(
-      ...CLAIMABLE_NAMES,
-      A.claimId,
-      A.claimCount,
-      A.ttl,
-      A.pendQueue,
-      A.pendDue,
-      A.pendKind,
-      A.availQueue,
-      A.availSeq,
-    ),
+    Key: messageKey(ref, lane, seq),
+    UpdateExpression: `SET #ci = :cid, #ce = :cexp, #cc = if_not_exists(#cc, :zero) + :one${raiseGrace ? ', #gx = :gx' : ''}`,
+    ConditionExpression: `${CLAIMABLE}${raiseGrace ? ' AND (attribute_not_exists(#gx) OR #gx <= :gx)' : ''}`,
+    ExpressionAttributeNames: names(...CLAIMABLE_NAMES, A.claimId, A.claimCount),
     ExpressionAttributeValues: {
       ':cid': claimId,
       ':cexp': claimExp,
       ':zero': 0,
       ':one': 1,
-      ':eexp': newEffExp,
-      ':exps': ttlSeconds(newEffExp),
-      ':q': queuePk(ref),
-      ':kind': PEND_CLAIMED,
-      ':seen': seenEffExp,
       ':now': now,
+      ...(raiseGrace ? { ':gx': graceExp } : {}),
     },
-    ReturnValues: 'ALL_NEW' as const,
+    ReturnValues: 'ALL_OLD' as const,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 
 /** Pop: delete a claimable message and return it. */
-export function popMessageDelete(table: string, ref: QueueRef, seq: number, now: number) {
+export function popMessageDelete(table: string, ref: QueueRef, lane: number, seq: number, now: number) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
+    Key: messageKey(ref, lane, seq),
     ConditionExpression: CLAIMABLE,
     ExpressionAttributeNames: names(...CLAIMABLE_NAMES),
     ExpressionAttributeValues: { ':now': now },
@@ -279,148 +512,319 @@ export function popMessageDelete(table: string, ref: QueueRef, seq: number, now:
   };
 }
 
-/** Release: only if this claim still holds the message; it goes straight back to its place in the queue. */
-export function releaseMessageUpdate(table: string, ref: QueueRef, seq: number, claimId: string) {
+/** Release (client or sweeper): only if this claim still holds the message, and (sweeper) only once it expired. */
+export function releaseMessageUpdate(table: string, ref: QueueRef, lane: number, seq: number, claimId: string, expiredBy?: number) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
-    UpdateExpression: 'SET #aq = :q, #aseq = :seq REMOVE #cid, #cexp, #pq, #pdue, #pkind',
-    ConditionExpression: '#cid = :cid',
-    ExpressionAttributeNames: names(A.availQueue, A.availSeq, A.claimId, A.claimExp, A.pendQueue, A.pendDue, A.pendKind),
-    ExpressionAttributeValues: { ':q': queuePk(ref), ':seq': seq, ':cid': claimId },
+    Key: messageKey(ref, lane, seq),
+    UpdateExpression: 'REMOVE #ci, #ce',
+    ConditionExpression: expiredBy === undefined ? '#ci = :cid' : '#ci = :cid AND #ce <= :cutoff',
+    ExpressionAttributeNames: names(A.claimId, A.claimExp),
+    ExpressionAttributeValues: { ':cid': claimId, ...(expiredBy === undefined ? {} : { ':cutoff': expiredBy }) },
   };
 }
 
-/** Renew: new claim expiry on a message this claim still holds; its own expiry rises with it. */
+/**
+ * Renew (or, with claimExp = now, release) on a message this live claim still holds. `raiseGrace`:
+ * also raise its life to the new expiry + grace, only if later than what it has (never lowered).
+ */
 export function renewMessageUpdate(
   table: string,
   ref: QueueRef,
+  lane: number,
   seq: number,
   claimId: string,
   claimExp: number,
-  newEffExp: number,
+  graceExp: number,
+  now: number,
+  raiseGrace: boolean,
 ) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
-    UpdateExpression: 'SET #cexp = :cexp, #pdue = :cexp, #eexp = :eexp, #exp = :exps',
-    ConditionExpression: '#cid = :cid',
-    ExpressionAttributeNames: names(A.claimExp, A.pendDue, A.effExp, A.ttl, A.claimId),
-    ExpressionAttributeValues: { ':cexp': claimExp, ':eexp': newEffExp, ':exps': ttlSeconds(newEffExp), ':cid': claimId },
-  };
-}
-
-/** Delete by id: refused (ALL_OLD returned) when a live claim holds the message. */
-export function deleteUnclaimedMessage(table: string, ref: QueueRef, seq: number, id: string, now: number) {
-  return {
-    TableName: table,
-    Key: messageKey(ref, seq),
-    ConditionExpression: 'attribute_exists(#sk) AND #id = :id AND (attribute_not_exists(#cexp) OR #cexp <= :now)',
-    ExpressionAttributeNames: names(A.sk, A.id, A.claimExp),
-    ExpressionAttributeValues: { ':id': id, ':now': now },
+    Key: messageKey(ref, lane, seq),
+    UpdateExpression: raiseGrace ? 'SET #ce = :cexp, #gx = :gx' : 'SET #ce = :cexp',
+    ConditionExpression: `#ci = :cid AND #ce > :now${raiseGrace ? ' AND (attribute_not_exists(#gx) OR #gx <= :gx)' : ''}`,
+    ExpressionAttributeNames: names(A.claimExp, A.claimId, ...(raiseGrace ? [A.graceExp] : [])),
+    ExpressionAttributeValues: { ':cexp': claimExp, ':cid': claimId, ':now': now, ...(raiseGrace ? { ':gx': graceExp } : {}) },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 
-/** Compensation of a failed post: deletes the message only if it is still the one this post wrote (same random id). */
-export function deleteOwnMessage(table: string, ref: QueueRef, seq: number, id: string) {
+/** Delete by id: refused (ALL_OLD returned) when a live claim holds the message; the old item comes back either way. */
+export function deleteUnclaimedMessage(table: string, ref: QueueRef, lane: number, seq: number, id: string, now: number) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
-    ConditionExpression: '#id = :id',
-    ExpressionAttributeNames: names(A.id),
-    ExpressionAttributeValues: { ':id': id },
+    Key: messageKey(ref, lane, seq),
+    ConditionExpression: 'attribute_exists(#ex) AND #id = :id AND (attribute_not_exists(#ce) OR #ce <= :now)',
+    ExpressionAttributeNames: names(A.expires, A.id, A.claimExp),
+    ExpressionAttributeValues: { ':id': id, ':now': now },
+    ReturnValues: 'ALL_OLD' as const,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 
 /** Delete with claim: only the live claim that holds the message may delete it. */
-export function deleteClaimedMessage(table: string, ref: QueueRef, seq: number, id: string, claimId: string, now: number) {
+export function deleteClaimedMessage(
+  table: string,
+  ref: QueueRef,
+  lane: number,
+  seq: number,
+  id: string,
+  claimId: string,
+  now: number,
+) {
   return {
     TableName: table,
-    Key: messageKey(ref, seq),
-    ConditionExpression: 'attribute_exists(#sk) AND #id = :id AND #cid = :cid AND #cexp > :now',
-    ExpressionAttributeNames: names(A.sk, A.id, A.claimId, A.claimExp),
+    Key: messageKey(ref, lane, seq),
+    ConditionExpression: 'attribute_exists(#ex) AND #id = :id AND #ci = :cid AND #ce > :now',
+    ExpressionAttributeNames: names(A.expires, A.id, A.claimId, A.claimExp),
     ExpressionAttributeValues: { ':id': id, ':cid': claimId, ':now': now },
+    ReturnValues: 'ALL_OLD' as const,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 
-export interface ClaimedEntry {
-  readonly s: number;
-  readonly e: number;
-}
-
-/** The claim record: its settings, the floor it was made under, and the messages it took. */
-export function claimItem(
-  ref: QueueRef,
-  claimId: string,
-  ttl: number,
-  grace: number,
-  now: number,
-  floor: number,
-  claimed: readonly ClaimedEntry[],
-) {
-  const cexp = now + ttl * 1000;
+/** Sweeper: deletes a message past its life, unless a claim raised it since the read. */
+export function deleteExpiredMessage(table: string, ref: QueueRef, lane: number, seq: number, cutoff: number) {
   return {
-    ...claimKey(ref, claimId),
-    [A.claimTtl]: ttl,
-    [A.grace]: grace,
-    [A.created]: now,
-    [A.claimExp]: cexp,
-    [A.floor]: floor,
-    [A.claimed]: claimed,
-    [A.ttl]: ttlSeconds(cexp + grace * 1000),
+    TableName: table,
+    Key: messageKey(ref, lane, seq),
+    ConditionExpression: 'attribute_exists(#ex) AND #ex <= :cutoff AND (attribute_not_exists(#gx) OR #gx <= :cutoff)',
+    ExpressionAttributeNames: names(A.expires, A.graceExp),
+    ExpressionAttributeValues: { ':cutoff': cutoff },
+    ReturnValues: 'ALL_OLD' as const,
   };
 }
 
-/** Renew the claim record, only while it is live (a concurrent release or expiry wins). */
+// ------------------------------------------------------------------ records: expiry, due segments, claims
+
+/**
+ * A record's messages. NOTE: records carry no generation: one whose first member lies at or below
+ * that member's lane floor belongs to a purged generation (a purge raises every floor at once).
+ */
+interface RecordBase {
+  readonly ref: QueueRef;
+  readonly lane: number;
+  readonly members: readonly Member[];
+}
+
+const recordTail = (pk: string, sweepAt: number, backstopAt: number) => ({
+  [A.sweepShard]: sweepShard(pk),
+  [A.sweepAt]: sweepAt,
+  [A.ttl]: ttlSeconds(backstopAt),
+});
+
+/** When messages posted together expire: the sweeper deletes them then, stats subtracts them until it has. */
+export function expiryRecord(r: RecordBase & { readonly expiresAt: number; readonly sk: string }): Item {
+  const key = expiryKey(r.ref, r.lane, r.sk);
+  return {
+    ...key,
+    [A.kind]: KIND.expiry,
+    [A.lane]: r.lane,
+    [A.seqs]: r.members.map((m) => [...m]),
+    ...recordTail(key.pk, r.expiresAt, r.expiresAt + BACKSTOP_MS),
+  };
+}
+
+/**
+ * A due segment: messages that become claimable at `dueAt` and are handed out by a cursor, so
+ * consumers never fight over them. A claim's record (kind C) is due when the claim expires; a
+ * released or returned set (R) is due at once; delayed messages (D) when their delay ends.
+ */
+export function dueRecord(r: RecordBase & { readonly kind: Kind; readonly sk: string; readonly dueAt: number; readonly claimId?: string }): Item {
+  const key = dueKey(r.ref, r.lane, r.sk);
+  return {
+    ...key,
+    [A.kind]: r.kind,
+    [A.lane]: r.lane,
+    [A.seqs]: r.members.map((m) => [...m]),
+    [A.taken]: 0,
+    ...(r.claimId ? { [A.claimId]: r.claimId } : {}),
+    ...recordTail(key.pk, r.dueAt, r.dueAt + BACKSTOP_MS),
+  };
+}
+
+/** A lane's due segments (claims expired, released and delayed messages due) at `now`, oldest first. */
+export function dueQuery(table: string, ref: QueueRef, lane: number, now: number, limit: number) {
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
+    ExpressionAttributeNames: names(A.pk, A.sk),
+    ExpressionAttributeValues: { ':pk': lanePk(PART.due, ref, lane), ':upTo': dueUpTo(now) },
+    ConsistentRead: true,
+    Limit: limit,
+  };
+}
+
+/** A lane's expiry records due at `now` (messages that expired and are not swept yet). */
+export function expiredQuery(table: string, ref: QueueRef, lane: number, now: number, limit: number) {
+  return { ...dueQuery(table, ref, lane, now, limit), ExpressionAttributeValues: { ':pk': lanePk(PART.expiry, ref, lane), ':upTo': dueUpTo(now) } };
+}
+
+const takeNames = (token: string) => ({ '#w': `${A.reserveStart}${token}`, '#x': `${A.reserveInfo}${token}` });
+
+/**
+ * Takes `k` members of a segment for one consumer: the cursor moves from t to t + k while
+ * t <= max (= members − k), and the consumer's intent is recorded on the segment (as on a lane).
+ * A refusal returns the segment as it is to recompute from.
+ */
+export function takeSegmentUpdate(table: string, key: Key, k: number, max: number, intent: Intent) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET #tk = if_not_exists(#tk, :zero) + :k, #w = if_not_exists(#tk, :zero), #x = :info ADD #v :one',
+    ConditionExpression: 'attribute_exists(#sk) AND (attribute_not_exists(#tk) OR #tk <= :max)',
+    ExpressionAttributeNames: { ...names(A.taken, A.sk, A.recordVersion), ...takeNames(intent.token) },
+    ExpressionAttributeValues: { ':zero': 0, ':k': k, ':max': max, ':one': 1, ':info': intentInfo(k, intent) },
+    ReturnValues: 'ALL_NEW' as const,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/** Ends a consumer's take on a segment; returns the segment so the last one out can delete it. */
+export function finishTakeUpdate(table: string, key: Key, token: string, from: number) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'REMOVE #w, #x ADD #v :one',
+    ConditionExpression: '#w = :from',
+    ExpressionAttributeNames: { ...names(A.recordVersion), ...takeNames(token) },
+    ExpressionAttributeValues: { ':from': from, ':one': 1 },
+    ReturnValues: 'ALL_NEW' as const,
+  };
+}
+
+/** Deletes a segment only as it was read (version), so a take that started since keeps it. */
+export function deleteSegment(table: string, key: Key, version: number) {
+  return {
+    TableName: table,
+    Key: key,
+    ConditionExpression: '#v = :v',
+    ExpressionAttributeNames: names(A.recordVersion),
+    ExpressionAttributeValues: { ':v': version },
+    ReturnValues: 'ALL_OLD' as const,
+  };
+}
+
+/** Deletes a record if it is still there (returns it, so the caller counts only its own delete). */
+export const deleteRecord = (table: string, key: Key) => ({
+  TableName: table,
+  Key: key,
+  ConditionExpression: 'attribute_exists(#sk)',
+  ExpressionAttributeNames: names(A.sk),
+  ReturnValues: 'ALL_OLD' as const,
+});
+
+/** The sweeper looks at a record again at `at` (members still waiting, or alive longer than expected). */
+export function rescheduleRecord(table: string, key: Key, at: number) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET #swt = :at',
+    ConditionExpression: 'attribute_exists(#sk)',
+    ExpressionAttributeNames: names(A.sweepAt, A.sk),
+    ExpressionAttributeValues: { ':at': at },
+  };
+}
+
+export interface ClaimRecordInput {
+  readonly ref: QueueRef;
+  readonly claimId: string;
+  readonly ttl: number;
+  readonly grace: number;
+  readonly now: number;
+  readonly claimExp: number;
+  readonly generation: number;
+  readonly members: readonly Member[];
+  readonly dueSk: string;
+}
+
+/** The claim as GET/PATCH/DELETE find it by id. */
+export function claimRecord(c: ClaimRecordInput): Item {
+  return {
+    ...claimKey(c.ref, c.claimId),
+    [A.claimTtl]: c.ttl,
+    [A.grace]: c.grace,
+    [A.created]: c.now,
+    [A.claimExp]: c.claimExp,
+    [A.generation]: c.generation,
+    [A.members]: c.members.map((m) => [...m]),
+    [A.dueSk]: c.dueSk,
+    [A.ttl]: ttlSeconds(c.claimExp + c.grace * 1000 + DAY_MS),
+  };
+}
+
+/** Renews the claim record while it is live (a concurrent release or expiry wins). */
 export function renewClaimUpdate(
   table: string,
   ref: QueueRef,
   claimId: string,
   ttl: number,
   grace: number,
+  claimExp: number,
+  dueSkNext: string,
   now: number,
-  claimed: readonly ClaimedEntry[],
 ) {
-  const cexp = now + ttl * 1000;
   return {
     TableName: table,
     Key: claimKey(ref, claimId),
-    UpdateExpression: 'SET #cttl = :ttl, #grace = :grace, #cexp = :cexp, #exp = :exps, #msgs = :msgs',
-    ConditionExpression: 'attribute_exists(#sk) AND #cexp > :now',
-    ExpressionAttributeNames: names(A.claimTtl, A.grace, A.claimExp, A.ttl, A.claimed, A.sk),
+    UpdateExpression: 'SET #cttl = :ttl, #gr = :grace, #ce = :cexp, #dsk = :dsk, #exp = :exps',
+    ConditionExpression: 'attribute_exists(#sk) AND #ce > :now',
+    ExpressionAttributeNames: names(A.claimTtl, A.grace, A.claimExp, A.dueSk, A.ttl, A.sk),
     ExpressionAttributeValues: {
       ':ttl': ttl,
       ':grace': grace,
-      ':cexp': cexp,
-      ':exps': ttlSeconds(cexp + grace * 1000),
-      ':msgs': claimed,
+      ':cexp': claimExp,
+      ':dsk': dueSkNext,
+      ':exps': ttlSeconds(claimExp + grace * 1000 + DAY_MS),
       ':now': now,
     },
+    ReturnValues: 'ALL_OLD' as const,
   };
 }
 
-/** Every item of a queue partition of one kind (messages or claims), keys only. */
-export function partitionPrefixQuery(table: string, pk: string, prefix: string, limit: number) {
+/** Deletes the claim record only while it is live (release); returns it. */
+export function releaseClaimDelete(table: string, ref: QueueRef, claimId: string) {
   return {
     TableName: table,
-    KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-    ExpressionAttributeNames: names(A.pk, A.sk),
-    ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-    ProjectionExpression: '#pk, #sk',
+    Key: claimKey(ref, claimId),
+    ConditionExpression: 'attribute_exists(#sk)',
+    ExpressionAttributeNames: names(A.sk),
+    ReturnValues: 'ALL_OLD' as const,
+  };
+}
+
+export const getClaimRecord = (table: string, ref: QueueRef, claimId: string): Key => claimKey(ref, claimId);
+
+// ------------------------------------------------------------------ sweeper
+
+/** Records of one sweeper shard due by `cutoff`, oldest first. */
+export function sweepQuery(table: string, shard: string, cutoff: number, limit: number) {
+  return {
+    TableName: table,
+    IndexName: INDEX.sweep,
+    KeyConditionExpression: '#sws = :shard AND #swt <= :cutoff',
+    ExpressionAttributeNames: names(A.sweepShard, A.sweepAt),
+    ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
     Limit: limit,
   };
 }
 
-/** Messages at or below the floor (logically deleted), keys only. */
-export function belowFloorQuery(table: string, pk: string, floor: number, limit: number) {
+/** Keys of every item of one lane partition with sort key up to `upTo`, with what tells their generation (floor cleanup). */
+export function partitionKeysQuery(table: string, pk: string, upTo: string | undefined, limit: number) {
   return {
     TableName: table,
-    KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-    ExpressionAttributeNames: names(A.pk, A.sk),
-    ExpressionAttributeValues: { ':pk': pk, ':from': MESSAGE_SK_PREFIX, ':to': messageSk(floor) },
-    ProjectionExpression: '#pk, #sk',
+    KeyConditionExpression: upTo === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :to',
+    ProjectionExpression: '#pk, #sk, #g, #ss',
+    ExpressionAttributeNames: names(A.pk, A.sk, A.generation, A.seqs),
+    ExpressionAttributeValues: { ':pk': pk, ...(upTo === undefined ? {} : { ':to': upTo }) },
     Limit: limit,
   };
 }
+
+export const batchDelete = (table: string, keys: readonly Key[]) => ({
+  RequestItems: { [table]: keys.map((Key) => ({ DeleteRequest: { Key } })) },
+});
+
+/** Ping: a read of a key that never exists. */
+export const pingGet = (table: string) => ({ TableName: table, Key: { [A.pk]: '#PING', [A.sk]: '#PING' } });
