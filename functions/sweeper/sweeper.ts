@@ -9,11 +9,13 @@
  * or reschedules it. Nothing to resume: what a run did not reach is still due for the next one.
  */
 import { performance } from 'node:perf_hooks';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../core/clock.js';
 import { emptyCounts, processRecord, type CleanupCounts, type Floors } from '../store/dynamo/cleanup.js';
 import { createContext, mapLimited, type StoreContext } from '../store/dynamo/context.js';
-import { sweepQuery } from '../store/dynamo/requests.js';
+import { isConditionalCheckFailed } from '../store/dynamo/errors.js';
+import { endShardLease, leaseShardUpdate, sweepQuery } from '../store/dynamo/requests.js';
 import { SWEEP_SHARD_KEYS } from '../store/dynamo/schema.js';
 
 /** Records processed (plus items deleted by queue cleanups) per run, unless the caller says otherwise. */
@@ -30,6 +32,8 @@ export const DEFAULT_SKEW_MARGIN_MS = 1_000;
 const PAGE_SIZE = 50;
 /** Records processed at once. */
 const RECORD_CONCURRENCY = 8;
+/** A shard lease outlives its run's time budget by this much (a run that died frees it then). */
+const LEASE_SLACK_MS = 15_000;
 
 export interface SweeperOptions {
   readonly client: DynamoDBDocumentClient;
@@ -84,7 +88,10 @@ export class Sweeper {
     const floors: Floors = new Map();
     let used = 0;
     const outOfBudget = () => used >= itemBudget || this.elapsedNow() - started >= timeBudgetMs;
-    for (const shard of SWEEP_SHARD_KEYS) {
+    const owner = randomUUID();
+    // NOTE: shards in a random order, each under a lease: two sweepers at once split the work.
+    for (const shard of [...SWEEP_SHARD_KEYS].sort(() => Math.random() - 0.5)) {
+      if (!(await this.lease(shard, owner, timeBudgetMs))) continue;
       let start: Record<string, unknown> | undefined;
       do {
         if (outOfBudget()) {
@@ -103,9 +110,22 @@ export class Sweeper {
         used += spent.reduce((a, b) => a + b, 0);
         start = out.LastEvaluatedKey;
       } while (start);
+      await this.ctx.client.send(new UpdateCommand(endShardLease(this.ctx.table, shard, owner, this.ctx.clock.now()))).catch(() => undefined);
       if (result.budgetHit) break;
     }
     result.durationMs = Math.round(this.elapsedNow() - started);
     return result;
+  }
+
+  /** Takes a shard for this run (false when another sweeper holds it). */
+  private async lease(shard: string, owner: string, timeBudgetMs: number): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    try {
+      await this.ctx.client.send(new UpdateCommand(leaseShardUpdate(this.ctx.table, shard, owner, now + timeBudgetMs + LEASE_SLACK_MS, now)));
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
   }
 }

@@ -14,7 +14,6 @@ import { batchGet, keyString, mapLimited, type StoreContext } from './context.js
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { giveBack } from './lanes.js';
 import {
-  claimMessageUpdate,
   claimRecord,
   dueRecord,
   releaseMessageUpdate,
@@ -25,7 +24,7 @@ import {
   type Member,
 } from './requests.js';
 import { ATTR as A, claimKey, dueKey, dueSk, isClaimId, KIND, laneKey, laneOfClaimId, messageKey, newClaimId } from './schema.js';
-import { addDelta, finishTake, startLane, takeMessages, type TakeResult } from './take.js';
+import { addDelta, claimMessage, finishTake, startLane, takeMessages, type TakeResult } from './take.js';
 
 /** Message writes of one claim operation in flight at once. */
 const WRITE_CONCURRENCY = 20;
@@ -47,7 +46,7 @@ export class ClaimsController {
     const home = startLane(ctx, ref);
     const claimId = newClaimId(home);
     const result = await takeMessages(ctx, ref, options.limit, now, { claimId, claimExp }, (lane, seq) =>
-      this.claimOne(ref, lane, seq, claimId, claimExp, graceExp, now),
+      claimMessage(ctx, ref, lane, seq, claimId, claimExp, graceExp, now),
     );
     const generation = result.view.head.generation;
     try {
@@ -97,26 +96,6 @@ export class ClaimsController {
         )
         .sort(byPostingOrder),
     };
-  }
-
-  /**
-   * Claims one message. The claim also raises the message's life to its expiry + grace, but never
-   * lowers it: when an earlier claim left a later grace, the message is claimed without touching it.
-   */
-  private async claimOne(ref: QueueRef, lane: number, seq: number, claimId: string, claimExp: number, graceExp: number, now: number) {
-    const { ctx } = this;
-    for (const raiseGrace of [true, false]) {
-      try {
-        const out = await ctx.client.send(new UpdateCommand(claimMessageUpdate(ctx.table, ref, lane, seq, claimId, claimExp, graceExp, now, raiseGrace)));
-        return out.Attributes as Item;
-      } catch (err) {
-        if (!isConditionalCheckFailed(err)) throw err;
-        const old = refusedItem(err);
-        const onlyGrace = raiseGrace && old !== undefined && num(old[A.graceExp]) > graceExp && claimable(old, now);
-        if (!onlyGrace) return undefined; // gone, expired, delayed or held: someone else's
-      }
-    }
-    return undefined;
   }
 
   /**
@@ -268,10 +247,3 @@ export class ClaimsController {
   }
 }
 
-/** The claimable condition of requests.ts, on an item already read. */
-function claimable(item: Item, now: number): boolean {
-  const alive = num(item[A.expires]) > now || num(item[A.graceExp]) > now;
-  const free = item[A.claimExp] === undefined || num(item[A.claimExp]) <= now;
-  const due = item[A.due] === undefined || num(item[A.due]) <= now;
-  return item[A.expires] !== undefined && alive && free && due;
-}

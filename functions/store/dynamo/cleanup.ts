@@ -36,8 +36,6 @@ const PAGE = 100;
 const WRITE_CONCURRENCY = 16;
 /** A segment still holding claimable messages is looked at again this much later (for its deletion once empty). */
 export const SEGMENT_REVISIT_MS = 5 * 60_000;
-/** A vanished consumer's intent on a segment older than this is given back (as readers do, lanes.ts). */
-const INTENT_STALE_MS = 60_000;
 
 export interface CleanupCounts {
   /** Messages deleted past their life. */
@@ -172,12 +170,12 @@ async function expire(ctx: StoreContext, ref: QueueRef, lane: number, record: It
   const members = membersOf(record);
   const found = await batchGet(ctx, members.map(([l, s]) => messageKey(ref, l, s)));
   const deltas = new Map<number, { delta: CounterDelta; minSeq: number }>();
-  let later = 0;
+  let later = Number.POSITIVE_INFINITY;
   await mapLimited(members, WRITE_CONCURRENCY, async ([l, s]) => {
     const item = found.get(keyString(messageKey(ref, l, s)));
     if (!item || item[A.expires] === undefined) return; // deleted already (counted then) or a tombstone
     if (lifeOf(item) > cutoff) {
-      later = Math.max(later, lifeOf(item));
+      later = Math.min(later, lifeOf(item));
       return;
     }
     try {
@@ -187,12 +185,17 @@ async function expire(ctx: StoreContext, ref: QueueRef, lane: number, record: It
       add(deltas, l, s, { total: -1, expired: 1, ...(str(old?.[A.claimId]) !== undefined ? { claimed: -1 } : {}) });
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      counts.skipped++; // deleted or claimed since the read
+      if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1) {
+        // A retry refused: an earlier attempt most likely deleted it (its answer was lost).
+        counts.expiredDeleted++;
+        add(deltas, l, s, { total: -1, expired: 1, ...(str(item[A.claimId]) !== undefined ? { claimed: -1 } : {}) });
+      } else counts.skipped++; // deleted or claimed since the read
     }
   });
   await countLanes(ctx, ref, deltas);
   const key = keyOf(record);
-  if (later > 0) await conditional(counts, () => ctx.client.send(new UpdateCommand(rescheduleRecord(ctx.table, key, later))));
+  // Looked at again when the next of its messages a claim kept alive expires.
+  if (later < Number.POSITIVE_INFINITY) await conditional(counts, () => ctx.client.send(new UpdateCommand(rescheduleRecord(ctx.table, key, later))));
   else if (await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteRecord(ctx.table, key))))) counts.recordsDeleted++;
   return members.length;
 }
@@ -214,18 +217,6 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
   });
   await countLanes(ctx, ref, deltas);
   const key = keyOf(record);
-  await conditional(counts, () =>
-    ctx.client.send(
-      new UpdateCommand({
-        TableName: ctx.table,
-        Key: key,
-        UpdateExpression: 'SET #k = :released, #swt = :at ADD #v :one',
-        ConditionExpression: '#k = :claim',
-        ExpressionAttributeNames: { '#k': A.kind, '#swt': A.sweepAt, '#v': A.recordVersion },
-        ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': cutoff + SEGMENT_REVISIT_MS, ':one': 1 },
-      }),
-    ),
-  );
   // The claim itself is over (renewing it would have moved this segment).
   await conditional(counts, () =>
     ctx.client.send(
@@ -238,7 +229,43 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
       }),
     ),
   );
+  if (await waitingIn(ctx, ref, seg, cutoff)) {
+    // Its messages wait for consumers: the segment stays, as a released one.
+    await conditional(counts, () =>
+      ctx.client.send(
+        new UpdateCommand({
+          TableName: ctx.table,
+          Key: key,
+          UpdateExpression: 'SET #k = :released, #swt = :at ADD #v :one',
+          ConditionExpression: '#k = :claim',
+          ExpressionAttributeNames: { '#k': A.kind, '#swt': A.sweepAt, '#v': A.recordVersion },
+          ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': cutoff + SEGMENT_REVISIT_MS, ':one': 1 },
+        }),
+      ),
+    );
+  } else {
+    await dropSegment(ctx, ref, seg.lane, key, seg.version, counts);
+  }
   return seg.members.length;
+}
+
+/** True while some member the segment has not handed out yet is still alive (a consumer may take it). */
+async function waitingIn(ctx: StoreContext, ref: QueueRef, seg: { members: readonly Member[]; taken: number }, cutoff: number): Promise<boolean> {
+  const rest = seg.members.slice(seg.taken);
+  if (rest.length === 0) return false;
+  const found = await batchGet(ctx, rest.map(([l, s]) => messageKey(ref, l, s)));
+  return rest.some(([l, s]) => {
+    const item = found.get(keyString(messageKey(ref, l, s)));
+    return item !== undefined && item[A.expires] !== undefined && lifeOf(item) > cutoff;
+  });
+}
+
+/** Deletes a segment as it was read (a take since keeps it) and uncounts it. */
+async function dropSegment(ctx: StoreContext, ref: QueueRef, lane: number, key: Key, version: number, counts: CleanupCounts): Promise<void> {
+  if (await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, key, version))))) {
+    counts.recordsDeleted++;
+    await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1)));
+  }
 }
 
 /** A released or delayed segment: deleted once nothing in it is left to hand out, looked at again later otherwise. */
@@ -246,24 +273,11 @@ async function settleSegment(ctx: StoreContext, ref: QueueRef, lane: number, rec
   const seg = parseSegment(record);
   if (!seg) return 0;
   const key = keyOf(record);
-  const intents = seg.reservations.filter((r) => cutoff - r.at <= INTENT_STALE_MS);
-  const rest: readonly Member[] = seg.members.slice(seg.taken);
-  let waiting = false;
-  if (rest.length > 0) {
-    const found = await batchGet(ctx, rest.map(([l, s]) => messageKey(ref, l, s)));
-    waiting = rest.some(([l, s]) => {
-      const item = found.get(keyString(messageKey(ref, l, s)));
-      return item !== undefined && item[A.expires] !== undefined && lifeOf(item) > cutoff;
-    });
-  }
-  if (waiting || intents.length > 0 || seg.reservations.length > 0) {
-    // Consumers still have it to drain (readers give back stale intents when they read it).
+  // A consumer's take in flight (readers give back stale ones when they read the segment), or messages still to hand out.
+  if (seg.reservations.length > 0 || (await waitingIn(ctx, ref, seg, cutoff))) {
     await conditional(counts, () => ctx.client.send(new UpdateCommand(rescheduleRecord(ctx.table, key, cutoff + SEGMENT_REVISIT_MS))));
-    return seg.members.length;
-  }
-  if (await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, key, seg.version))))) {
-    counts.recordsDeleted++;
-    await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1)));
+  } else {
+    await dropSegment(ctx, ref, lane, key, seg.version, counts);
   }
   return seg.members.length;
 }

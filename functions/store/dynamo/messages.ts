@@ -21,7 +21,7 @@ import type {
 import { byPostingOrder, isClaimedAt, isVisible, num, str, toMessage, type Item, type LaneState } from './codec.js';
 import { backoff, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem, sleep } from './errors.js';
-import { producerLane, putNew, readLanes } from './lanes.js';
+import { giveBack, producerLane, putNew, readLanes } from './lanes.js';
 import {
   allocUpdate,
   countersUpdate,
@@ -32,19 +32,22 @@ import {
   expiryRecord,
   messageItem,
   messageRangeQuery,
-  popMessageDelete,
+  deletePoppedMessage,
+  releaseMessageUpdate,
   releaseUpdate,
   type CounterDelta,
   type Member,
   type NewMessageItem,
 } from './requests.js';
-import { ATTR as A, dueSk, expirySk, KIND, laneKey, messageKey, newMessageId, newToken, parseMessageId } from './schema.js';
-import { addDelta, finishTake, takeMessages } from './take.js';
+import { ATTR as A, dueSk, expirySk, KIND, laneKey, messageKey, newClaimId, newMessageId, newToken, parseMessageId } from './schema.js';
+import { addDelta, claimMessage, finishTake, startLane, takeMessages, type Taken } from './take.js';
 
 /** Message writes of one post in flight at once. */
 const PUT_CONCURRENCY = 25;
 /** Attempts at each compensating delete of a failed post (on top of the SDK's own retries). */
 const COMPENSATION_ATTEMPTS = 8;
+/** How long a pop holds the messages it claimed before deleting them (only a failed pop ever lets it run out). */
+const POP_HOLD_MS = 30_000;
 /** Smallest read per lane and listing round: filtered messages (claimed, delayed, one's own) cost reads, never an early end. */
 const LIST_PAGE_MIN = 5;
 
@@ -60,8 +63,7 @@ export class MessagesController {
     const lane = await producerLane(ctx, ref, clientId);
     const token = newToken();
     const started = ctx.clock.now();
-    const out = await ctx.client.send(new UpdateCommand(allocUpdate(ctx.table, ref, lane, messages.length, token, started)));
-    const start = num(out.Attributes?.[`${A.inflightStart}${token}`]);
+    const start = await this.allocate(ref, lane, messages.length, token, started);
     const now = ctx.clock.now();
     const items: NewMessageItem[] = messages.map((m, k) => ({
       seq: start + k,
@@ -90,6 +92,20 @@ export class MessagesController {
       await this.compensate(ref, lane, landed);
       await this.release(ref, lane, token, start).catch(() => undefined); // readers fence it otherwise
       throw err;
+    }
+  }
+
+  /** Allocates `n` sequences on the lane for this post; the first one. */
+  private async allocate(ref: QueueRef, lane: number, n: number, token: string, now: number): Promise<number> {
+    const { ctx } = this;
+    try {
+      const out = await ctx.client.send(new UpdateCommand(allocUpdate(ctx.table, ref, lane, n, token, now)));
+      return num(out.Attributes?.[`${A.inflightStart}${token}`]);
+    } catch (err) {
+      // Refused only when an earlier attempt of this very request landed: its allocation stands.
+      const start = isConditionalCheckFailed(err) ? refusedItem(err)?.[`${A.inflightStart}${token}`] : undefined;
+      if (typeof start !== 'number') throw err;
+      return start;
     }
   }
 
@@ -241,6 +257,11 @@ export class MessagesController {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       const old = refusedItem(err);
+      if (!old && ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1) {
+        // Gone on a retry: an earlier attempt of this very request most likely deleted it (its answer was lost).
+        await this.countDeleted(ref, [{ lane, seq, old: { [A.expires]: 0, ...(claimId !== undefined ? { [A.claimId]: claimId } : {}) } }]);
+        return 'deleted';
+      }
       if (!old || old[A.id] !== id || old[A.expires] === undefined) return 'absent';
       const found = await batchGet(ctx, [laneKey(ref, lane)]);
       if (!isVisible(old, num(found.get(keyString(laneKey(ref, lane)))?.[A.floor]), now)) return 'absent';
@@ -263,29 +284,47 @@ export class MessagesController {
   }
 
   /**
-   * Claim-and-delete in one step: removes and returns up to `limit` claimable messages. A storage
-   * failure half-way still returns what was deleted (a deleted message cannot be given back).
+   * Claim-and-delete in one step: removes and returns up to `limit` claimable messages. Each message
+   * is first claimed under a pop id (which returns its content), then deleted while that claim holds
+   * it: a delete whose answer was lost cannot lose the message's content, and a refused delete can
+   * only be our own earlier attempt. A storage failure half-way still returns what was deleted; what
+   * was claimed but not deleted is given back at once.
    */
   async pop(ref: QueueRef, limit: number): Promise<StoredMessage[]> {
     const { ctx } = this;
     const now = ctx.clock.now();
-    const result = await takeMessages(ctx, ref, limit, now, { claimId: '-', claimExp: now }, async (lane, seq) => {
+    const popId = newClaimId(startLane(ctx, ref));
+    const holdUntil = now + POP_HOLD_MS;
+    const result = await takeMessages(ctx, ref, limit, now, { claimId: '-', claimExp: now }, (lane, seq) =>
+      claimMessage(ctx, ref, lane, seq, popId, holdUntil, holdUntil, now),
+    );
+    const deleted: Taken[] = [];
+    const kept: Taken[] = [];
+    await mapLimited(result.taken, PUT_CONCURRENCY, async (t) => {
       try {
-        const out = await ctx.client.send(new DeleteCommand(popMessageDelete(ctx.table, ref, lane, seq, now)));
-        return out.Attributes as Item;
+        await ctx.client.send(new DeleteCommand(deletePoppedMessage(ctx.table, ref, t.lane, t.seq, popId)));
+        deleted.push(t);
       } catch (err) {
-        if (isConditionalCheckFailed(err)) return undefined;
-        throw err;
+        if (isConditionalCheckFailed(err)) deleted.push(t); // only our own earlier attempt can have deleted it
+        else kept.push(t);
       }
     });
-    if (result.error !== undefined && result.taken.length === 0) throw result.error;
+    if (kept.length > 0) {
+      // Claimed but not deleted: back to claimable at once.
+      await mapLimited(kept, PUT_CONCURRENCY, (t) => ctx.client.send(new UpdateCommand(releaseMessageUpdate(ctx.table, ref, t.lane, t.seq, popId))).catch(() => undefined));
+      await giveBack(ctx, ref, kept[0]?.lane ?? 0, kept.map((t) => [t.lane, t.seq] as const), now).catch(() => undefined);
+    }
+    if (deleted.length === 0 && (result.error !== undefined || kept.length > 0)) {
+      await finishTake(ctx, ref, result, new Map()).catch(() => undefined);
+      throw result.error ?? new Error('pop: no claimed message could be deleted');
+    }
     const deltas = new Map<number, CounterDelta>();
-    for (const t of result.taken) addDelta(deltas, t.lane, deletedDelta(t.old));
-    // NOTE: if this bookkeeping fails, readers give the reserved messages back later (the popped ones are gone).
+    for (const t of deleted) addDelta(deltas, t.lane, deletedDelta(t.old));
+    // NOTE: if this bookkeeping fails, readers give the reserved range back later (the popped messages are gone).
     await finishTake(ctx, ref, result, deltas).catch((err: unknown) => {
-      if (result.taken.length === 0) throw err;
+      if (deleted.length === 0) throw err;
     });
-    return result.taken.map((t) => toMessage(t.lane, t.old, now)).sort(byPostingOrder);
+    return deleted.map((t) => toMessage(t.lane, t.old, now)).sort(byPostingOrder);
   }
 
   /** The lane counters of deleted messages (by any path but pop, which batches them). */

@@ -25,6 +25,7 @@ import {
   queueSk,
   registryKey,
   sweepShard,
+  SWEEP_LEASE_PK,
   type Key,
   type Kind,
 } from './schema.js';
@@ -214,9 +215,13 @@ export function allocUpdate(table: string, ref: QueueRef, lane: number, n: numbe
     TableName: table,
     Key: laneKey(ref, lane),
     UpdateExpression: 'SET #al = if_not_exists(#al, :zero) + :n, #i = if_not_exists(#al, :zero) + :one, #inf = :info',
+    // NOTE: a retry of an attempt that landed (its answer lost) must not allocate twice: the token
+    // is new, so "not there yet" fails only then, and the refusal returns what it allocated.
+    ConditionExpression: 'attribute_not_exists(#i)',
     ExpressionAttributeNames: { ...names(A.alloc), ...inflightNames(token) },
     ExpressionAttributeValues: { ':zero': 0, ':n': n, ':one': 1, ':info': `${n}:${now}` },
     ReturnValues: 'UPDATED_NEW' as const,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
 }
 
@@ -280,7 +285,8 @@ export function reserveUpdate(table: string, ref: QueueRef, lane: number, n: num
     TableName: table,
     Key: laneKey(ref, lane),
     UpdateExpression: 'SET #hd = if_not_exists(#hd, :zero) + :n, #r = if_not_exists(#hd, :zero) + :one, #q = :info',
-    ConditionExpression: 'attribute_not_exists(#hd) OR #hd <= :max',
+    // NOTE: `#r` absent makes a retry of an attempt that landed fail (returning the range it got) instead of reserving twice.
+    ConditionExpression: '(attribute_not_exists(#hd) OR #hd <= :max) AND attribute_not_exists(#r)',
     ExpressionAttributeNames: { ...names(A.head), ...reserveNames(intent.token) },
     ExpressionAttributeValues: { ':zero': 0, ':n': n, ':one': 1, ':max': maxStart, ':info': intentInfo(n, intent) },
     ReturnValues: 'ALL_NEW' as const,
@@ -500,15 +506,14 @@ export function claimMessageUpdate(
   };
 }
 
-/** Pop: delete a claimable message and return it. */
-export function popMessageDelete(table: string, ref: QueueRef, lane: number, seq: number, now: number) {
+/** Pop, second step: delete the message this pop claimed (see MessagesController.pop). */
+export function deletePoppedMessage(table: string, ref: QueueRef, lane: number, seq: number, popId: string) {
   return {
     TableName: table,
     Key: messageKey(ref, lane, seq),
-    ConditionExpression: CLAIMABLE,
-    ExpressionAttributeNames: names(...CLAIMABLE_NAMES),
-    ExpressionAttributeValues: { ':now': now },
-    ReturnValues: 'ALL_OLD' as const,
+    ConditionExpression: '#ci = :cid',
+    ExpressionAttributeNames: names(A.claimId),
+    ExpressionAttributeValues: { ':cid': popId },
   };
 }
 
@@ -673,7 +678,8 @@ export function takeSegmentUpdate(table: string, key: Key, k: number, max: numbe
     TableName: table,
     Key: key,
     UpdateExpression: 'SET #tk = if_not_exists(#tk, :zero) + :k, #w = if_not_exists(#tk, :zero), #x = :info ADD #v :one',
-    ConditionExpression: 'attribute_exists(#sk) AND (attribute_not_exists(#tk) OR #tk <= :max)',
+    // As for lanes: a retry of an attempt that landed fails on `#w` and returns what it took.
+    ConditionExpression: 'attribute_exists(#sk) AND (attribute_not_exists(#tk) OR #tk <= :max) AND attribute_not_exists(#w)',
     ExpressionAttributeNames: { ...names(A.taken, A.sk, A.recordVersion), ...takeNames(intent.token) },
     ExpressionAttributeValues: { ':zero': 0, ':k': k, ':max': max, ':one': 1, ':info': intentInfo(k, intent) },
     ReturnValues: 'ALL_NEW' as const,
@@ -699,9 +705,10 @@ export function deleteSegment(table: string, key: Key, version: number) {
   return {
     TableName: table,
     Key: key,
-    ConditionExpression: '#v = :v',
-    ExpressionAttributeNames: names(A.recordVersion),
-    ExpressionAttributeValues: { ':v': version },
+    // A segment nobody took from yet has no version attribute: version 0.
+    ConditionExpression: version === 0 ? 'attribute_exists(#sk) AND attribute_not_exists(#v)' : '#v = :v',
+    ExpressionAttributeNames: version === 0 ? names(A.sk, A.recordVersion) : names(A.recordVersion),
+    ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
     ReturnValues: 'ALL_OLD' as const,
   };
 }
@@ -797,6 +804,33 @@ export function releaseClaimDelete(table: string, ref: QueueRef, claimId: string
 export const getClaimRecord = (table: string, ref: QueueRef, claimId: string): Key => claimKey(ref, claimId);
 
 // ------------------------------------------------------------------ sweeper
+
+/**
+ * Takes (or renews) a sweeper's lease on one shard of the sweep index until `until`, so two
+ * sweepers running at once work different shards and never race on the same record.
+ */
+export function leaseShardUpdate(table: string, shard: string, owner: string, until: number, now: number) {
+  return {
+    TableName: table,
+    Key: { [A.pk]: SWEEP_LEASE_PK, [A.sk]: shard },
+    UpdateExpression: 'SET #owner = :owner, #until = :until',
+    ConditionExpression: 'attribute_not_exists(#until) OR #until <= :now OR #owner = :owner',
+    ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+    ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now },
+  };
+}
+
+/** Ends a sweeper's lease on a shard (only its own). */
+export function endShardLease(table: string, shard: string, owner: string, now: number) {
+  return {
+    TableName: table,
+    Key: { [A.pk]: SWEEP_LEASE_PK, [A.sk]: shard },
+    UpdateExpression: 'SET #until = :now',
+    ConditionExpression: '#owner = :owner',
+    ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+    ExpressionAttributeValues: { ':owner': owner, ':now': now },
+  };
+}
 
 /** Records of one sweeper shard due by `cutoff`, oldest first. */
 export function sweepQuery(table: string, shard: string, cutoff: number, limit: number) {

@@ -263,6 +263,8 @@ export function sweepShard(pk: string): string {
   return `SW#${h % SWEEP_SHARDS}`;
 }
 export const SWEEP_SHARD_KEYS: readonly string[] = Array.from({ length: SWEEP_SHARDS }, (_, i) => `SW#${i}`);
+/** Partition of the sweepers' shard leases (one item per shard). */
+export const SWEEP_LEASE_PK = '#SWEEP';
 
 // ------------------------------------------------------------------ ids
 

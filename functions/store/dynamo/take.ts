@@ -26,6 +26,7 @@ import type { StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { FENCE_AFTER_MS, giveBack, isCurrentRecord, queueCacheKey, readLanes, type QueueView } from './lanes.js';
 import {
+  claimMessageUpdate,
   countersUpdate,
   deleteSegment,
   dueQuery,
@@ -216,6 +217,12 @@ async function reserveSegment(ctx: StoreContext, seg: Segment, k: number, all: S
       if (!isConditionalCheckFailed(err)) throw err;
       const old = refusedItem(err);
       replace(old ? { ...current, taken: num(old[A.taken]) } : { ...current, taken: current.members.length });
+      const mine = old ? reservationsOf(old).find((r) => r.token === intent.token) : undefined;
+      if (mine) {
+        // An earlier attempt of this very request landed (see reserveFresh).
+        made.push({ on: 'segment', segment: current, token: intent.token, from: mine.start });
+        return current.members.slice(mine.start, mine.start + mine.count);
+      }
     }
   }
   return [];
@@ -243,8 +250,15 @@ async function reserveFresh(
       return Array.from({ length: n }, (_, i) => [lane.lane, start + i] as const);
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      current = parseLane(lane.lane, refusedItem(err));
+      const old = refusedItem(err);
+      current = parseLane(lane.lane, old);
       lanes.set(lane.lane, current);
+      const mine = current.reservations.find((r) => r.token === intent.token);
+      if (mine) {
+        // An earlier attempt of this very request landed (the SDK retried after losing its answer).
+        made.push({ on: 'lane', lane: lane.lane, token: intent.token, start: mine.start });
+        return Array.from({ length: mine.count }, (_, i) => [lane.lane, mine.start + i] as const);
+      }
     }
   }
   return [];
@@ -339,4 +353,49 @@ async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, 
   await ctx.client.send(new UpdateCommand(finishTakeUpdate(ctx.table, seg.key, r.token, r.start))).catch((e: unknown) => {
     if (!isConditionalCheckFailed(e)) throw e;
   });
+}
+
+/**
+ * Claims one message (see claimMessageUpdate). Resolves to the message as it was before (undefined
+ * when it was not claimable). The claim raises the message's life to its expiry + grace but never
+ * lowers it: when an earlier claim left a later grace, the message is claimed without touching it.
+ * NOTE: a refusal that shows this very claim holding the message is an earlier attempt that landed
+ * (the SDK retried after losing its answer): it counts as taken.
+ */
+export async function claimMessage(
+  ctx: StoreContext,
+  ref: QueueRef,
+  lane: number,
+  seq: number,
+  claimId: string,
+  claimExp: number,
+  graceExp: number,
+  now: number,
+): Promise<Item | undefined> {
+  for (const raiseGrace of [true, false]) {
+    try {
+      const out = await ctx.client.send(new UpdateCommand(claimMessageUpdate(ctx.table, ref, lane, seq, claimId, claimExp, graceExp, now, raiseGrace)));
+      return out.Attributes as Item;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const old = refusedItem(err);
+      if (old?.[A.claimId] === claimId) {
+        // Ours already: rebuild the item as it was (first claim ever, or held by an expired one).
+        const cc = num(old[A.claimCount]);
+        const { [A.claimId]: _ci, [A.claimExp]: _ce, ...rest } = old;
+        return { ...rest, [A.claimCount]: cc - 1 };
+      }
+      const onlyGrace = raiseGrace && old !== undefined && num(old[A.graceExp]) > graceExp && claimable(old, now);
+      if (!onlyGrace) return undefined; // gone, expired, delayed or held: someone else's
+    }
+  }
+  return undefined;
+}
+
+/** The claimable condition of requests.ts, on an item already read. */
+function claimable(item: Item, now: number): boolean {
+  const alive = num(item[A.expires]) > now || num(item[A.graceExp]) > now;
+  const free = item[A.claimExp] === undefined || num(item[A.claimExp]) <= now;
+  const due = item[A.due] === undefined || num(item[A.due]) <= now;
+  return item[A.expires] !== undefined && alive && free && due;
 }
