@@ -27,6 +27,7 @@
  */
 import type { Queue } from './client.js';
 import { BadRequestError, NotFoundError } from './errors.js';
+import { QUERY_BOUNDS } from './generated/routes.js';
 import type { Claim, ClaimedMessage } from './types.js';
 
 /** Time and timers: the worker reads the time and sets timers only through this (tests drive it). */
@@ -112,8 +113,8 @@ export interface WorkerReport {
   lost: number;
 }
 
-/** Zaqar's default `max_messages_per_claim_or_pop`. */
-const MAX_CLAIM_LIMIT = 20;
+/** The most messages one claim may ask for, as the OpenAPI document says. */
+const MAX_CLAIM_LIMIT = QUERY_BOUNDS['claims.create'].limit.maximum;
 
 const DEFAULTS = {
   concurrency: 1,
@@ -230,13 +231,22 @@ class Worker<T> {
     });
   }
 
+  /** A pause of the claim loop; none once stopping (a stop may have come while a claim was on its way). */
+  private idle(ms: number): Promise<void> {
+    return this.stopping ? Promise.resolve() : this.pause(ms);
+  }
+
   private error(error: unknown, event: WorkerErrorEvent): void {
     if (this.options.onError) this.options.onError(error, event);
     else console.error(`cloud-queues worker: ${event.kind} failed`, event, error);
   }
 
+  /** Keeps `work` in `set` until it settles, then wakes the loop (a slot, or the drain, may be free). */
   private track(set: Set<Promise<void>>, work: Promise<void>): void {
-    const tracked = work.finally(() => set.delete(tracked));
+    const tracked = work.finally(() => {
+      set.delete(tracked);
+      this.wake?.();
+    });
     set.add(tracked);
   }
 
@@ -262,7 +272,7 @@ class Worker<T> {
         });
       } catch (err) {
         this.error(err, { kind: 'claim' });
-        await this.pause(jitteredBackoff(idleStep++, idle));
+        await this.idle(jitteredBackoff(idleStep++, idle));
         continue;
       }
       if (!claim) {
@@ -270,7 +280,7 @@ class Worker<T> {
         // NOTE: a server that held the request for (most of) the wait is long polling: claim again
         // at once. One that answered at once (no long polling) gets a growing pause instead.
         const longPolled = wait !== undefined && wait > 0 && elapsed >= (wait * 1000) / 2;
-        if (!longPolled) await this.pause(Math.max(0, jitteredBackoff(idleStep++, idle) - elapsed));
+        if (!longPolled) await this.idle(Math.max(0, jitteredBackoff(idleStep++, idle) - elapsed));
         continue;
       }
       idleStep = 0;
@@ -322,7 +332,6 @@ class Worker<T> {
     state.pending.delete(message.id);
     this.inFlight--;
     if (state.pending.size === 0) this.settle(state);
-    this.wake?.();
   }
 
   private async delete(state: ClaimState, id: string): Promise<void> {

@@ -69,7 +69,7 @@ describe('route coverage', () => {
   });
 
   it.each(Object.keys(CALLS) as RouteId[])('%s: the client call reaches that route', async (id) => {
-    const { fetch, requests } = recordingFetch((req) => {
+    const { fetch, requests } = recordingFetch(() => {
       const status = SUCCESS[id] ?? (NO_CONTENT.test(id) ? 204 : 200);
       if (status === 204) return new Response(null, { status });
       return jsonResponse(status, { queues: [], links: [], messages: [], resources: [] }, { location: '/v2/queues/q/claims/c' });

@@ -13,6 +13,9 @@ export type Responder = (request: SeenRequest, index: number) => Response | Prom
 /** A fetch that records every request and answers with `responder` (or passes through to the real fetch). */
 export function recordingFetch(responder?: Responder) {
   const requests: SeenRequest[] = [];
+  /** Requests answered so far, with their status. */
+  const answered: (SeenRequest & { status: number })[] = [];
+  const state = { inFlight: 0 };
   const fetchFn: typeof fetch = async (input, init) => {
     const request: SeenRequest = {
       method: init?.method ?? 'GET',
@@ -21,10 +24,20 @@ export function recordingFetch(responder?: Responder) {
       body: typeof init?.body === 'string' ? init.body : undefined,
     };
     requests.push(request);
-    return responder ? responder(request, requests.length - 1) : fetch(input, init);
+    state.inFlight++;
+    try {
+      const response = await (responder ? responder(request, requests.length - 1) : fetch(input, init));
+      answered.push({ ...request, status: response.status });
+      return response;
+    } finally {
+      state.inFlight--;
+    }
   };
-  return { fetch: fetchFn, requests };
+  return { fetch: fetchFn, requests, answered, state };
 }
+
+/** The requests of one route, by method and the last segments of the path (e.g. `POST claims`). */
+export const isRequest = (method: string, pathEnd: RegExp) => (r: SeenRequest) => r.method === method && pathEnd.test(r.url.pathname);
 
 export const jsonResponse = (status: number, body?: unknown, headers: Record<string, string> = {}): Response =>
   new Response(body === undefined ? null : JSON.stringify(body), {
@@ -75,6 +88,15 @@ export class ManualScheduler implements Scheduler {
       timer.callback();
     }
     this.moveTo(target);
+  }
+
+  /** Moves to the earliest timer and runs it (and any due with it); returns how far time moved. */
+  advanceToNext(): number {
+    const next = Math.min(...[...this.timers.values()].map((t) => t.at));
+    if (!Number.isFinite(next)) throw new Error('no timer pending');
+    const step = next - this.current;
+    this.advance(step);
+    return step;
   }
 
   private moveTo(at: number): void {

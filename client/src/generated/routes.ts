@@ -29,3 +29,11 @@ export const ROUTES = {
 
 /** A route's operation id (its id in the server's route table). */
 export type RouteId = keyof typeof ROUTES;
+
+/** The documented range of each bounded integer query parameter, by route. */
+export const QUERY_BOUNDS = {
+  "queues.list": {"limit":{"minimum":1,"maximum":20}},
+  "messages.list": {"limit":{"minimum":1,"maximum":20}},
+  "messages.delete": {"pop":{"minimum":1,"maximum":20}},
+  "claims.create": {"limit":{"minimum":1,"maximum":20}},
+} as const;
