@@ -130,7 +130,7 @@ export class Transport {
           await sleep(backoffDelay(retryNo++, retry));
           continue;
         }
-        const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        const why = [err, (err as { cause?: unknown })?.cause].filter((e) => e instanceof Error).map((e) => (e as Error).message).join(': ') || String(err);
         throw new ConnectionError(`${method} ${path}: no answer (${why})`, request, outcome.mayHaveLanded, { cause: err });
       }
       if (spec.ok.includes(response.status)) {
