@@ -173,8 +173,11 @@ class Worker<T> {
   private inFlight = 0;
   private stopping = false;
   private hurry = false;
-  /** Wakes whatever the worker is waiting on (a free slot, an idle pause, the shutdown wait). */
-  private wake: (() => void) | undefined;
+  /**
+   * What the worker is waiting on, if anything: a free slot or the end of the handlers (woken by
+   * progress: a handler or renewal settling), or an idle pause (woken only by a stop).
+   */
+  private waiter: { readonly wake: () => void; readonly onProgress: boolean } | undefined;
 
   constructor(
     private readonly queue: Queue,
@@ -214,26 +217,30 @@ class Worker<T> {
   private stop(): void {
     if (this.stopping) this.hurry = true;
     this.stopping = true;
-    this.wake?.();
+    this.waiter?.wake();
   }
 
-  /** Resolves on wake() or after `ms` (never, if undefined). */
-  private pause(ms?: number): Promise<void> {
+  /** Resolves after `ms` (never, if undefined), on a stop, and on progress if `onProgress`. */
+  private pause(ms: number | undefined, onProgress: boolean): Promise<void> {
     return new Promise((resolve) => {
       let timer: unknown;
-      const done = () => {
+      const wake = () => {
         if (timer !== undefined) this.scheduler.clearTimeout(timer);
-        if (this.wake === done) this.wake = undefined;
+        if (this.waiter?.wake === wake) this.waiter = undefined;
         resolve();
       };
-      this.wake = done;
-      if (ms !== undefined) timer = this.scheduler.setTimeout(done, ms);
+      this.waiter = { wake, onProgress };
+      if (ms !== undefined) timer = this.scheduler.setTimeout(wake, ms);
     });
+  }
+
+  private progress(): void {
+    if (this.waiter?.onProgress) this.waiter.wake();
   }
 
   /** A pause of the claim loop; none once stopping (a stop may have come while a claim was on its way). */
   private idle(ms: number): Promise<void> {
-    return this.stopping ? Promise.resolve() : this.pause(ms);
+    return this.stopping ? Promise.resolve() : this.pause(ms, false);
   }
 
   private error(error: unknown, event: WorkerErrorEvent): void {
@@ -241,11 +248,11 @@ class Worker<T> {
     else console.error(`cloud-queues worker: ${event.kind} failed`, event, error);
   }
 
-  /** Keeps `work` in `set` until it settles, then wakes the loop (a slot, or the drain, may be free). */
+  /** Keeps `work` in `set` until it settles, then reports progress (a slot, or the drain, may be free). */
   private track(set: Set<Promise<void>>, work: Promise<void>): void {
     const tracked = work.finally(() => {
       set.delete(tracked);
-      this.wake?.();
+      this.progress();
     });
     set.add(tracked);
   }
@@ -258,7 +265,7 @@ class Worker<T> {
     let idleStep = 0;
     while (!this.stopping) {
       if (this.inFlight >= this.concurrency) {
-        await this.pause();
+        await this.pause(undefined, true);
         continue;
       }
       const started = this.scheduler.now();
@@ -389,6 +396,7 @@ class Worker<T> {
       await this.queue.renewClaim(state.id, { ttl: this.claimTtl, grace: this.grace });
       state.expiresAt = started + this.claimTtl * 1000;
     } catch (err) {
+      if (state.givenBack) return; // released at shutdown while this renewal was on its way
       this.error(err, { kind: 'renew', claimId: state.id });
       if (err instanceof NotFoundError) {
         // Expired before we renewed (e.g. the process was paused): others may get these messages.
@@ -429,9 +437,9 @@ class Worker<T> {
     const timeoutMs = this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
     const timer = this.scheduler.setTimeout(() => {
       this.hurry = true;
-      this.wake?.();
+      this.waiter?.wake();
     }, timeoutMs);
-    while (this.handlers.size > 0 && !this.hurry) await this.pause();
+    while (this.handlers.size > 0 && !this.hurry) await this.pause(undefined, true);
     this.scheduler.clearTimeout(timer);
     for (const state of [...this.claims.values()]) {
       if (state.pending.size > 0) {
