@@ -244,8 +244,12 @@ class Worker<T> {
   }
 
   private error(error: unknown, event: WorkerErrorEvent): void {
-    if (this.options.onError) this.options.onError(error, event);
-    else console.error(`cloud-queues worker: ${event.kind} failed`, event, error);
+    const report = this.options.onError ?? ((e, ev) => console.error(`cloud-queues worker: ${ev.kind} failed`, ev, e));
+    try {
+      report(error, event);
+    } catch {
+      // A throwing error callback must not stop the worker mid-claim.
+    }
   }
 
   /** Keeps `work` in `set` until it settles, then reports progress (a slot, or the drain, may be free). */
