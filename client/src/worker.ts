@@ -18,8 +18,9 @@
  * - On failure leaves the message in its claim. `onFailure: 'release'` (default) releases the
  *   claim once all its messages are settled, after a backoff growing with the message's
  *   claim_count, so it is retried soon but not in a hot loop; `'leave'` lets the claim expire.
- * - Empty claims back off (500 ms doubling to 10 s, jittered) unless the service held the
- *   request for the long-poll `wait`: a server without long polling is not hammered.
+ * - Empty claims back off (500 ms doubling to 10 s, jittered, minus the time the empty claim
+ *   took) unless the service held the request for the long-poll `wait`: a server without long
+ *   polling is not hammered, and a long-polling one is asked again at once.
  * - Stops claiming when `signal` aborts or on SIGTERM/SIGINT, then waits up to
  *   `shutdownTimeoutMs` for running handlers (still renewing their claims), releases the claims
  *   of handlers that did not finish (their `signal` aborts; their results are ignored) and of
