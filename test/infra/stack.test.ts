@@ -9,7 +9,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, FUNCTION_GROUPS, type Route } from '../../functions/http/routes.js';
-import { TABLE } from '../../functions/store/dynamo/table.js';
+import { TABLE } from '../../functions/store/dynamo/schema.js';
 import { ACCESS, iamActions, type AccessSubject } from '../../lib/access.js';
 import { resolveAuth } from '../../lib/cloud-queues-stack.js';
 import { JWT_PROPS, logicalIdOf, templateOf, type Resource } from './support.js';
@@ -101,7 +101,7 @@ describe('auth', () => {
 });
 
 describe('table', () => {
-  it('is built from TABLE: keys, INCLUDE-projected GSIs, TTL attribute, on-demand, PITR', () => {
+  it('is built from TABLE: keys, the sparse sweep index (whole small records), TTL attribute, on-demand, PITR', () => {
     jwt.resourceCountIs('AWS::DynamoDB::Table', 1);
     jwt.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
@@ -115,7 +115,7 @@ describe('table', () => {
           { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
           { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projectedAttributes] },
+        Projection: { ProjectionType: 'ALL' },
       })),
       TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
