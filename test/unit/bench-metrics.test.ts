@@ -17,6 +17,7 @@ import {
   estimateTransactWrite,
   itemSize,
 } from '../../functions/store/dynamo/metrics.js';
+import { ATTR, INDEX } from '../../functions/store/dynamo/schema.js';
 
 describe('percentile (nearest rank)', () => {
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -175,22 +176,24 @@ describe('itemSize and estimateTransactWrite', () => {
     expect(itemSize({ ok: true })).toBe(3);
   });
 
+  // `indexed`: the item carries the sweep index's keys (a record with a due time).
   const put = (sk: string, bytes: number, indexed: boolean) => ({
-    Put: { TableName: 't', Item: { pk: 'a', sk, b: 'x'.repeat(bytes), ...(indexed ? { aq: 'q', aseq: 1 } : {}) } },
+    Put: { TableName: 't', Item: { pk: 'a', sk, b: 'x'.repeat(bytes), ...(indexed ? { [ATTR.sweepShard]: 'SW#0', [ATTR.sweepAt]: 1 } : {}) } },
   });
   const update = { Update: { TableName: 't', Key: { pk: 'a', sk: 'st' }, UpdateExpression: 'SET c = :c', ExpressionAttributeValues: { ':c': 1 } } };
 
-  it('bills every action twice, by size, plus one index entry per index the item enters', () => {
+  it('bills every action twice, by size, plus one index entry (the whole item and its overhead) per index the item enters', () => {
     // The figures DynamoDB Local reports correctly when no two actions look alike.
-    const est = estimateTransactWrite({ TransactItems: [update, put('m1', 1500, true), put('m2', 3000, true), put('m3', 500, true)] });
-    expect(est.Table?.CapacityUnits).toBe(2 * (1 + 2 + 3 + 1));
-    expect(est.GlobalSecondaryIndexes?.available?.CapacityUnits).toBe(2 * 3);
-    expect(est.CapacityUnits).toBe(14 + 6);
+    // Items of 1520, 3020 and 520 bytes: 2, 3 and 1 KB in the table; 2, 4 and 1 KB as sweep index entries (+100 bytes each).
+    const est = estimateTransactWrite({ TransactItems: [update, put('m1', 1500, true), put('m2', 3000, true), put('m3', 500, true), put('m4', 500, false)] });
+    expect(est.Table?.CapacityUnits).toBe(2 * (1 + 2 + 3 + 1 + 1));
+    expect(est.GlobalSecondaryIndexes?.[INDEX.sweep]?.CapacityUnits).toBe(2 * (2 + 4 + 1));
+    expect(est.CapacityUnits).toBe(16 + 14);
   });
 
   it('counts equal actions once each (where DynamoDB Local counts them once in all)', () => {
     const est = estimateTransactWrite({ TransactItems: Array.from({ length: 10 }, (_, i) => put(`e${i}`, 1500, true)) });
-    expect(est.CapacityUnits).toBe(2 * 10 * 2 + 2 * 10);
+    expect(est.CapacityUnits).toBe(2 * 10 * 2 + 2 * 10 * 2);
   });
 });
 

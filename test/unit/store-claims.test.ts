@@ -1,157 +1,317 @@
 /**
- * Claim races the integration tests cannot time precisely, replayed with a mocked SDK client:
- * a message claimed between the index read and the conditional write, a claim that expires
- * between GET and DELETE, and the outcomes each ConditionalCheckFailedException maps to.
+ * The take engine (functions/store/dynamo/take.ts) under races the integration tests cannot time,
+ * replayed with a mocked SDK client: a reserved message taken by a pop in between, a reservation
+ * or a segment take refused because another consumer moved first (the refusal's ALL_OLD item is
+ * what the retry starts from — marshalled, as the document client hands it over), a claim failing
+ * half-way, and a consumer that vanished with a reservation.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../functions/core/clock.js';
-import type { QueueRef } from '../../functions/core/model.js';
-import { createDocumentClient } from '../../functions/store/dynamo/client.js';
-import { messageSk, queuePk, STATE_SK } from '../../functions/store/dynamo/keys.js';
-import { DynamoStore } from '../../functions/store/dynamo/store.js';
-import { INDEX } from '../../functions/store/dynamo/table.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Item } from '../../functions/store/dynamo/codec.js';
+import { FENCE_AFTER_MS } from '../../functions/store/dynamo/lanes.js';
+import { claimMessageUpdate, dueRecord } from '../../functions/store/dynamo/requests.js';
+import { ATTR as A, dueSk, KIND } from '../../functions/store/dynamo/schema.js';
+import type { DynamoStore } from '../../functions/store/dynamo/store.js';
+import {
+  applyFinishTake,
+  applyReserve,
+  applyTake,
+  conditionFailed,
+  headItem,
+  messageAt,
+  mockedStore,
+  NOW,
+  ref,
+  seqOf,
+  TABLE_NAME,
+  throttled,
+  updateKind,
+  type UpdateKind,
+  updatesOf,
+  valuesIn,
+} from './support/dynamo-mock.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+let store: DynamoStore;
+beforeEach(() => {
+  store = mockedStore();
+});
 afterEach(() => ddb.reset());
 
-const NOW = 1_800_000_000_000;
-const ref: QueueRef = { project: 'p', queue: 'q' };
-const pk = queuePk(ref);
-const table = 'table';
+const OPTIONS = { ttl: 60, grace: 60, limit: 3 };
+const CLAIM_EXP = NOW + 60_000;
+const GRACE_EXP = CLAIM_EXP + 60_000;
 
-function store(clock = new ManualClock(NOW)) {
-  return new DynamoStore({ client: createDocumentClient({ endpoint: 'http://127.0.0.1:1' }), tableName: table, clock });
+type Handler = (input: UpdateCommandInput) => unknown;
+
+/** Lane 0 read as `lane`, no due segments (unless given), puts succeed, updates routed by kind (unlisted kinds succeed). */
+function queue(lane: Item, handlers: Partial<Record<UpdateKind, Handler>>, due: Item[] = []) {
+  ddb.on(BatchGetCommand).callsFake(async () => ({ Responses: { [TABLE_NAME]: [{ ...lane }] } }));
+  ddb.on(QueryCommand).resolves({ Items: due });
+  ddb.on(PutCommand).resolves({});
+  ddb.on(DeleteCommand).resolves({});
+  ddb.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {
+    const handler = handlers[updateKind(input)];
+    return handler ? handler(input) : {};
+  });
 }
 
-const conditionFailed = (item?: Record<string, unknown>) =>
-  Object.assign(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }), item ? { Item: item } : {});
+const sent = (kind: UpdateKind) => updatesOf(ddb.commandCalls(UpdateCommand), kind);
+const puts = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Item);
+const claimed = (input: UpdateCommandInput) => ({ Attributes: messageAt(0, seqOf(input)) });
 
-const message = (seq: number, extra: Record<string, unknown> = {}) => ({
-  pk,
-  sk: messageSk(seq),
-  id: `${seq.toString(16).padStart(16, '0')}${'a'.repeat(24)}`,
-  seq,
-  body: JSON.stringify({ n: seq }),
-  mttl: 3600,
-  ct: NOW - 1000,
-  eexp: NOW + 3_600_000,
-  cl: 'c',
-  cc: 0,
-  ...extra,
-});
-
-function stateAndIndexes(available: number[], due: number[] = []) {
-  ddb.on(GetCommand, { Key: { pk, sk: STATE_SK } }).resolves({ Item: { pk, sk: STATE_SK, seq: 10, floor: 0, live: true } });
-  ddb
-    .on(QueryCommand, { IndexName: INDEX.available })
-    .resolves({ Items: available.map((seq) => ({ pk, sk: messageSk(seq), seq, eexp: NOW + 3_600_000 })) });
-  ddb
-    .on(QueryCommand, { IndexName: INDEX.pending })
-    .resolves({ Items: due.map((seq) => ({ pk, sk: messageSk(seq), seq, eexp: NOW + 3_600_000 })) });
-}
-
-describe('createClaim', () => {
-  it('skips a message another consumer claimed between the index read and the write', async () => {
-    stateAndIndexes([1, 2, 3]);
-    ddb.on(UpdateCommand, { Key: { pk, sk: messageSk(1) } }).rejects(conditionFailed());
-    ddb.on(UpdateCommand, { Key: { pk, sk: messageSk(2) } }).resolves({ Attributes: message(2, { cid: 'x', cexp: NOW + 60_000 }) });
-    ddb.on(UpdateCommand, { Key: { pk, sk: messageSk(3) } }).resolves({ Attributes: message(3, { cid: 'x', cexp: NOW + 60_000 }) });
-    ddb.on(PutCommand).resolves({});
-    const claim = await store().createClaim(ref, { ttl: 60, grace: 60, limit: 2 });
-    expect(claim?.messages.map((m) => m.seq)).toEqual([2, 3]);
-    // The claim record lists only what was really claimed.
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ msgs: [expect.objectContaining({ s: 2 }), expect.objectContaining({ s: 3 })] }),
-    });
-  });
-
-  it('conditions every claim write on "no live claim, not delayed, not expired, expiry as read"', async () => {
-    stateAndIndexes([4]);
-    ddb.on(UpdateCommand).resolves({ Attributes: message(4) });
-    ddb.on(PutCommand).resolves({});
-    await store().createClaim(ref, { ttl: 60, grace: 60, limit: 1 });
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk, sk: messageSk(4) },
-      ConditionExpression: expect.stringContaining('(attribute_not_exists(#cexp) OR #cexp <= :now)'),
-      ExpressionAttributeValues: expect.objectContaining({ ':now': NOW, ':seen': NOW + 3_600_000, ':cexp': NOW + 60_000 }),
-    });
-  });
-
-  it('returns undefined (204) and writes no claim record when every candidate was lost', async () => {
-    stateAndIndexes([1], [2]);
-    ddb.on(UpdateCommand).rejects(conditionFailed());
-    expect(await store().createClaim(ref, { ttl: 60, grace: 60, limit: 5 })).toBeUndefined();
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
-  });
-
-  it('propagates anything that is not a lost race (the HTTP layer answers 503)', async () => {
-    stateAndIndexes([1]);
-    ddb.on(UpdateCommand).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
-    await expect(store().createClaim(ref, { ttl: 60, grace: 60, limit: 1 })).rejects.toThrow('throttled');
-  });
-});
-
-describe('getClaim / deleteMessage races', () => {
-  const claimId = '11111111-2222-4333-8444-555555555555';
-
-  it('a claim that expired between the client GET and DELETE: delete with it answers wrong-claim (400)', async () => {
-    const clock = new ManualClock(NOW);
-    const s = store(clock);
-    const m = message(5, { cid: claimId, cexp: NOW + 60_000 });
-    ddb.on(BatchGetCommand).resolves({
-      Responses: {
-        [table]: [
-          { pk, sk: STATE_SK, seq: 10, floor: 0, live: true },
-          { pk, sk: `C#${claimId}`, cttl: 60, grace: 60, ct: NOW, cexp: NOW + 60_000, floor: 0, msgs: [{ s: 5, e: m.eexp }] },
-          m,
-        ],
+describe('createClaim: races between consumers', () => {
+  it('a reserved message taken by a pop in between is skipped; the claim refills from the next range', async () => {
+    const lane = headItem({ [A.alloc]: 5 });
+    queue(lane, {
+      reserve: (input) => applyReserve(lane, input),
+      claim: (input) => {
+        if (seqOf(input) === 1) throw conditionFailed(); // popped: nothing comes back
+        return claimed(input);
       },
     });
-    expect((await s.getClaim(ref, claimId))?.messages).toHaveLength(1);
-    clock.advance(60_001);
-    ddb.on(DeleteCommand).rejects(conditionFailed(m));
-    ddb.on(GetCommand).resolves({ Item: { pk, sk: STATE_SK, seq: 10, floor: 0, live: true } });
-    expect(await s.deleteMessage(ref, m.id, claimId)).toBe('not-claimed');
+    const claim = await store.createClaim(ref, { ...OPTIONS, limit: 2 });
+    expect(claim?.messages.map((m) => m.seq)).toEqual([2, 3]);
+    // The second round reserves only what is still wanted, from the lane the first reservation returned (no re-read).
+    expect(sent('reserve').map((i) => [valuesIn(i)[':n'], valuesIn(i)[':max']])).toEqual([
+      [2, 3],
+      [1, 4],
+    ]);
+    expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+    // The claim's records list what it holds, and its segment is due when it expires.
+    const id = claim?.id as string;
+    expect(puts()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ [A.pk]: 'C#p#q#0', [A.sk]: id, [A.members]: [[0, 2], [0, 3]] }),
+        dueRecord({ ref, lane: 0, members: [[0, 2], [0, 3]], kind: KIND.claim, sk: dueSk(CLAIM_EXP, KIND.claim, id), dueAt: CLAIM_EXP, claimId: id }),
+      ]),
+    );
+    // Both intents end; one carries the lane's counters: its new segment, two claims, two newly claimed messages.
+    const finished = sent('finishReservation');
+    expect(finished).toHaveLength(2);
+    expect(finished.map(valuesIn)).toContainEqual(expect.objectContaining({ ':dn': 1, ':nc': 2, ':clm': 2, ':fl': 0 }));
   });
 
-  it('maps a refused delete to its cause: claimed (403), wrong claim (400), absent (204)', async () => {
-    const s = store();
-    const held = message(6, { cid: claimId, cexp: NOW + 60_000 });
-    ddb.on(GetCommand).resolves({ Item: { pk, sk: STATE_SK, seq: 10, floor: 0, live: true } });
-    ddb.on(DeleteCommand).rejects(conditionFailed(held));
-    expect(await s.deleteMessage(ref, held.id)).toBe('claimed');
-    expect(await s.deleteMessage(ref, held.id, '99999999-2222-4333-8444-555555555555')).toBe('wrong-claim');
-    ddb.on(DeleteCommand).rejects(conditionFailed());
-    expect(await s.deleteMessage(ref, held.id)).toBe('absent');
-    // A guessed id with the right sequence but the wrong random part is simply absent.
-    ddb.on(DeleteCommand).rejects(conditionFailed(held));
-    expect(await s.deleteMessage(ref, `${held.id.slice(0, 16)}${'b'.repeat(24)}`)).toBe('absent');
+  it('every claim write is the exclusive conditional update of the builder, life raised to expiry + grace', async () => {
+    const lane = headItem({ [A.alloc]: 1 });
+    // Its own expiry comes before the claim's grace ends.
+    queue(lane, { reserve: (input) => applyReserve(lane, input), claim: () => ({ Attributes: messageAt(0, 1, { [A.expires]: NOW + 10_000 }) }) });
+    const claim = await store.createClaim(ref, OPTIONS);
+    expect(sent('claim')).toEqual([claimMessageUpdate(TABLE_NAME, ref, 0, 1, claim?.id as string, CLAIM_EXP, GRACE_EXP, NOW, true)]);
+    expect(claim?.messages[0]).toMatchObject({ claimId: claim?.id, claimExpiresAt: CLAIM_EXP, expiresAt: GRACE_EXP, claimCount: 1 });
   });
 
-  it('release only touches messages the claim still holds', async () => {
-    const s = store();
-    ddb.on(GetCommand).resolves({ Item: { pk, sk: `C#${claimId}`, msgs: [{ s: 1, e: 0 }, { s: 2, e: 0 }] } });
-    ddb.on(UpdateCommand, { Key: { pk, sk: messageSk(1) } }).rejects(conditionFailed()); // re-claimed by someone else
-    ddb.on(UpdateCommand, { Key: { pk, sk: messageSk(2) } }).resolves({});
-    ddb.on(DeleteCommand).resolves({});
-    await s.releaseClaim(ref, claimId);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk, sk: messageSk(1) },
-      ConditionExpression: '#cid = :cid',
-      ExpressionAttributeValues: expect.objectContaining({ ':cid': claimId }),
+  it('a message whose earlier claim left a later grace is claimed without lowering it', async () => {
+    const lane = headItem({ [A.alloc]: 1 });
+    const later = GRACE_EXP + 3_600_000;
+    const old = messageAt(0, 1, { [A.graceExp]: later });
+    queue(lane, {
+      reserve: (input) => applyReserve(lane, input),
+      claim: (input) => {
+        if (valuesIn(input)[':gx'] !== undefined) throw conditionFailed(old);
+        return { Attributes: old };
+      },
     });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { pk, sk: `C#${claimId}` } });
+    const claim = await store.createClaim(ref, OPTIONS);
+    expect(sent('claim').map((i) => valuesIn(i)[':gx'])).toEqual([GRACE_EXP, undefined]);
+    expect(claim?.messages[0]?.expiresAt).toBe(later);
+  });
+
+  it('a message another live claim holds is not retried', async () => {
+    const lane = headItem({ [A.alloc]: 1 });
+    const held = messageAt(0, 1, { [A.claimId]: '00000000-0000-4000-8000-000000000000', [A.claimExp]: NOW + 1, [A.graceExp]: GRACE_EXP + 1 });
+    queue(lane, { reserve: (input) => applyReserve(lane, input), claim: () => Promise.reject(conditionFailed(held)) });
+    expect(await store.createClaim(ref, OPTIONS)).toBeUndefined();
+    expect(sent('claim')).toHaveLength(1);
+  });
+
+  it('every reserved message lost: 204 (undefined), no claim record, the intent ends uncounted', async () => {
+    const lane = headItem({ [A.alloc]: 2 });
+    queue(lane, { reserve: (input) => applyReserve(lane, input), claim: () => Promise.reject(conditionFailed()) });
+    expect(await store.createClaim(ref, { ...OPTIONS, limit: 5 })).toBeUndefined();
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(sent('finishReservation').map((i) => i.UpdateExpression)).toEqual(['REMOVE #r, #q']);
+  });
+
+  it.each([
+    ['marshalled, as the document client hands it over', false],
+    ['plain', true],
+  ])('a reservation refused because another consumer moved the head retries from the lane it returned (%s)', async (_how, plain) => {
+    const lane = headItem({ [A.alloc]: 5 });
+    let raced = false;
+    queue(lane, {
+      reserve: (input) => {
+        if (!raced) {
+          raced = true;
+          Object.assign(lane, { [A.head]: 4, [A.alloc]: 6 }); // another consumer took 1–4, a producer posted 6
+        }
+        return applyReserve(lane, input, plain);
+      },
+      claim: claimed,
+    });
+    const claim = await store.createClaim(ref, OPTIONS);
+    expect(claim?.messages.map((m) => m.seq)).toEqual([5, 6]);
+    expect(sent('reserve').map((i) => [valuesIn(i)[':n'], valuesIn(i)[':max']])).toEqual([
+      [3, 2],
+      [2, 4],
+    ]);
+    expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+  });
+
+  it('due segments go first; a segment take refused because another consumer moved its cursor retries from the cursor it returned', async () => {
+    const lane = headItem({ [A.alloc]: 3, [A.head]: 3 });
+    const segment: Item = {
+      ...dueRecord({ ref, lane: 0, members: [[0, 1], [0, 2], [0, 3]], kind: KIND.released, sk: dueSk(NOW - 1, KIND.released, 'seg'), dueAt: NOW - 1 }),
+    };
+    let raced = false;
+    queue(
+      lane,
+      {
+        takeSegment: (input) => {
+          if (!raced) {
+            raced = true;
+            Object.assign(segment, { [A.taken]: 2, [A.recordVersion]: 2 }); // another consumer took two and finished
+          }
+          return applyTake(segment, input);
+        },
+        finishTake: (input) => applyFinishTake(segment, input),
+        claim: claimed,
+      },
+      [{ ...segment }],
+    );
+    const claim = await store.createClaim(ref, { ...OPTIONS, limit: 2 });
+    expect(claim?.messages.map((m) => m.seq)).toEqual([3]);
+    expect(sent('takeSegment').map((i) => [valuesIn(i)[':k'], valuesIn(i)[':max']])).toEqual([
+      [2, 1],
+      [1, 2],
+    ]);
+    expect(sent('reserve')).toEqual([]); // nothing fresh was ready
+    // Emptied by this take, and no other intent on it: deleted as this take last saw it, and uncounted.
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { [A.pk]: segment[A.pk], [A.sk]: segment[A.sk] }, ExpressionAttributeValues: { ':v': 4 } });
+    expect(sent('counters').map(valuesIn)).toEqual([{ ':nc': 1, ':clm': 1, ':fl': 0 }]);
+  });
+});
+
+describe('createClaim: failure half-way', () => {
+  const releasedSeqs = () => sent('releaseMessage').map(seqOf).sort();
+  const givenBack = () => puts().filter((item) => item[A.kind] === KIND.released);
+
+  it('a storage error on one message: what was taken is released, the reserved range comes back as a released segment', async () => {
+    const lane = headItem({ [A.alloc]: 3 });
+    queue(lane, {
+      reserve: (input) => applyReserve(lane, input),
+      claim: (input) => {
+        if (seqOf(input) === 2) throw throttled();
+        return claimed(input);
+      },
+    });
+    await expect(store.createClaim(ref, OPTIONS)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+    expect(releasedSeqs()).toEqual([1, 3]);
+    const id = valuesIn(sent('claim')[0] as UpdateCommandInput)[':cid'];
+    expect(sent('releaseMessage').map((i) => valuesIn(i)[':cid'])).toEqual([id, id]);
+    expect(givenBack()).toEqual([expect.objectContaining({ [A.pk]: 'D#p#q#0', [A.seqs]: [[0, 1], [0, 2], [0, 3]], [A.sweepAt]: NOW })]);
+    expect(sent('addDueRecords').map(valuesIn)).toEqual([{ ':n': 1 }]);
+    // No claim record, and the intent ends uncounted.
+    expect(puts().filter((item) => String(item[A.pk]).startsWith('C#'))).toEqual([]);
+    expect(sent('finishReservation').map((i) => i.UpdateExpression)).toEqual(['REMOVE #r, #q']);
+  });
+
+  it('the claim record refused: every message taken is released and given back', async () => {
+    const lane = headItem({ [A.alloc]: 3 });
+    queue(lane, { reserve: (input) => applyReserve(lane, input), claim: claimed });
+    ddb.on(PutCommand, { Item: { [A.pk]: 'C#p#q#0' } }).rejects(throttled());
+    await expect(store.createClaim(ref, OPTIONS)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+    expect(releasedSeqs()).toEqual([1, 2, 3]);
+    expect(givenBack()).toEqual([expect.objectContaining({ [A.seqs]: [[0, 1], [0, 2], [0, 3]] })]);
+  });
+
+  it('when even the give-back fails, the intent stays for a reader to give the range back later', async () => {
+    const lane = headItem({ [A.alloc]: 2 });
+    queue(lane, {
+      reserve: (input) => applyReserve(lane, input),
+      claim: (input) => {
+        if (seqOf(input) === 2) throw throttled();
+        return claimed(input);
+      },
+      releaseMessage: () => Promise.reject(throttled()),
+    });
+    await expect(store.createClaim(ref, OPTIONS)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+    expect(sent('finishReservation')).toEqual([]);
+  });
+
+  it('a storage error reading the lanes is the error (503), with nothing written', async () => {
+    ddb.on(BatchGetCommand).rejects(throttled());
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await expect(store.createClaim(ref, OPTIONS)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe('popMessages', () => {
+  it('a message popped by another consumer in between is skipped; the pop refills', async () => {
+    const lane = headItem({ [A.alloc]: 3 });
+    queue(lane, { reserve: (input) => applyReserve(lane, input) });
+    ddb.on(DeleteCommand).callsFake(async (input: { Key: Record<string, unknown> }) => {
+      if (seqOf(input) === 1) throw conditionFailed();
+      return { Attributes: messageAt(0, seqOf(input)) };
+    });
+    const popped = await store.popMessages(ref, 2);
+    expect(popped.map((m) => m.seq)).toEqual([2, 3]);
+    // Popped messages leave the lane's counts with the intent.
+    expect(sent('finishReservation').map(valuesIn)).toContainEqual(expect.objectContaining({ ':tot': -2, ':nd': 2 }));
+  });
+
+  // BUG (reported): a pop that deletes some messages and then hits a storage error on another
+  // returns what it deleted and ends its intents (finishTake), but the reserved message it failed
+  // to delete is neither given back as a segment nor left under an intent: the lane's head has
+  // moved past it, so no claim or pop can ever take it again (it stays listable until it expires).
+  it.fails('a message a pop reserved but failed to delete stays claimable (given back, or its intent kept)', async () => {
+    const lane = headItem({ [A.alloc]: 3 });
+    queue(lane, { reserve: (input) => applyReserve(lane, input) });
+    ddb.on(DeleteCommand).callsFake(async (input: { Key: Record<string, unknown> }) => {
+      if (seqOf(input) === 2) throw throttled();
+      return { Attributes: messageAt(0, seqOf(input)) };
+    });
+    const popped = await store.popMessages(ref, 3);
+    expect(popped.map((m) => m.seq)).toEqual([1, 3]);
+    const givenBack = puts().some((item) => JSON.stringify(item[A.seqs] ?? []).includes('[0,2]'));
+    const intentKept = sent('finishReservation').length === 0;
+    expect(givenBack || intentKept).toBe(true);
+  });
+});
+
+describe('a consumer that vanished with a reservation', () => {
+  it('the next reader gives its range back as a segment due when its claim would have expired, then ends its intent', async () => {
+    const cexp = NOW + 30_000;
+    const stale = NOW - FENCE_AFTER_MS - 1;
+    const lane = headItem({
+      [A.alloc]: 3,
+      [A.head]: 3,
+      [`${A.reserveStart}gone`]: 1,
+      [`${A.reserveInfo}gone`]: `3:${cexp}:00000000-0000-4000-8000-000000000000:${stale}`,
+    });
+    queue(lane, {
+      finishReservation: () => {
+        delete lane[`${A.reserveStart}gone`];
+        delete lane[`${A.reserveInfo}gone`];
+        return {};
+      },
+    });
+    expect(await store.createClaim(ref, OPTIONS)).toBeUndefined(); // nothing claimable before its claim expires
+    expect(puts()).toEqual([expect.objectContaining({ [A.kind]: KIND.released, [A.seqs]: [[0, 1], [0, 2], [0, 3]], [A.sweepAt]: cexp })]);
+    expect(sent('addDueRecords').map(valuesIn)).toEqual([{ ':n': 1 }]);
+    expect(sent('finishReservation')).toEqual([
+      expect.objectContaining({ UpdateExpression: 'REMOVE #r, #q', ExpressionAttributeNames: { '#r': 'r_gone', '#q': 'q_gone' } }),
+    ]);
+    // Given back before the intent goes (a duplicate is harmless, a loss is not); the lanes are read again after.
+    const order = ddb.calls().map((c) => c.args[0]);
+    const put = order.findIndex((c) => c instanceof PutCommand);
+    const finish = order.findIndex((c) => c instanceof UpdateCommand && updateKind(c.input as UpdateCommandInput) === 'finishReservation');
+    expect(put).toBeGreaterThanOrEqual(0);
+    expect(put).toBeLessThan(finish);
+    expect(ddb).toHaveReceivedCommandTimes(BatchGetCommand, 2);
   });
 });

@@ -1,98 +1,227 @@
 /**
- * Sweeper runs with a mocked SDK client, for what DynamoDB Local cannot stage on demand:
- * another sweeper saving the cursor first, the time budget running out, a write failing for
- * a reason other than a refused condition, and the Lambda entry's environment handling.
+ * Sweeper runs (functions/sweeper/sweeper.ts over functions/store/dynamo/cleanup.ts) with a mocked
+ * SDK client, for what DynamoDB Local cannot stage on demand: the item and time budgets running
+ * out, every shard of the sweep index, conditions refused by a consumer (or another sweeper) in
+ * between, a write failing for another reason, and the Lambda entry's environment handling.
  */
-import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, BatchGetCommand, BatchWriteCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../functions/core/clock.js';
 import { handler, LAMBDA_SAFETY_MS, resetSweeperForTests, timeBudgetFor } from '../../functions/entry/sweeper.js';
-import { createDocumentClient } from '../../functions/store/dynamo/client.js';
-import { DEFAULT_SKEW_MARGIN_MS, DEFAULT_TABLE_PASS_INTERVAL_MS, Sweeper } from '../../functions/sweeper/sweeper.js';
+import { SEGMENT_REVISIT_MS } from '../../functions/store/dynamo/cleanup.js';
+import type { Item } from '../../functions/store/dynamo/codec.js';
+import { cleanupRecord, dueRecord, expiryRecord, sweepQuery } from '../../functions/store/dynamo/requests.js';
+import { ATTR as A, claimKey, dueSk, expirySk, KIND, newClaimId, SWEEP_SHARD_KEYS } from '../../functions/store/dynamo/schema.js';
+import { DEFAULT_SKEW_MARGIN_MS, Sweeper } from '../../functions/sweeper/sweeper.js';
+import { batchGetFrom, conditionFailed, documentClient, laneItem, messageAt, NOW, ref, seqOf, TABLE_NAME, throttled, updatesOf, valuesIn, type UpdateKind } from './support/dynamo-mock.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+beforeEach(() => {
+  ddb.on(QueryCommand).resolves({ Items: [] });
+});
 afterEach(() => {
   ddb.reset();
   vi.unstubAllEnvs();
   resetSweeperForTests();
 });
 
-const NOW = 1_800_000_000_000;
-const T = 'table';
-const PK = 'Q#p#q';
-const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-const sweeper = (elapsedNow?: () => number) =>
-  new Sweeper({
-    client: createDocumentClient({ endpoint: 'http://127.0.0.1:1' }),
-    tableName: T,
-    clock: new ManualClock(NOW),
-    ...(elapsedNow ? { elapsedNow } : {}),
-  });
-const state = { pk: PK, sk: '#STATE', seq: 3, floor: 0 };
-const expired = { pk: PK, sk: 'M#0000000000000001', seq: 1, eexp: NOW - 10 * DEFAULT_SKEW_MARGIN_MS };
+const CUTOFF = NOW - DEFAULT_SKEW_MARGIN_MS;
+const sweeper = (options: { itemBudget?: number; elapsedNow?: () => number } = {}) =>
+  new Sweeper({ client: documentClient(), tableName: TABLE_NAME, clock: new ManualClock(NOW), elapsedNow: () => 0, ...options });
 
-describe('Sweeper run', () => {
-  it('resumes from the saved cursor and stops saving once another sweeper saved over its version', async () => {
-    const saved = { pk: PK, sk: '#STATE' };
-    ddb.on(GetCommand).resolves({ Item: { pk: '#SWEEP', sk: '#SWEEP', ver: 3, tcur: saved } });
-    ddb.on(ScanCommand, { IndexName: 'pending' }).resolves({ Items: [], ScannedCount: 0 });
-    ddb
-      .on(ScanCommand, { ExclusiveStartKey: saved })
-      .resolves({ Items: [state, expired], ScannedCount: 2, LastEvaluatedKey: { pk: PK, sk: expired.sk } })
-      .on(ScanCommand, { ExclusiveStartKey: { pk: PK, sk: expired.sk } })
-      .resolves({ Items: [], ScannedCount: 0 });
-    ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb.on(DeleteCommand).resolves({});
+/** The first shard's index page holds `records`; every other shard is empty. */
+function due(records: Item[]) {
+  ddb.on(QueryCommand).callsFake(async (input: QueryCommandInput) => ({
+    Items: input.IndexName === 'sweep' && input.ExpressionAttributeValues?.[':shard'] === SWEEP_SHARD_KEYS[0] ? records : [],
+  }));
+}
 
+const expired = (seq: number) => messageAt(0, seq, { [A.expires]: NOW - 10_000 });
+const expiryOf = (seq: number) =>
+  expiryRecord({ ref, lane: 0, members: [[0, seq]], expiresAt: NOW - 10_000, sk: expirySk(NOW - 10_000, `t${seq}`) });
+const updates = (kind: UpdateKind) => updatesOf(ddb.commandCalls(UpdateCommand), kind);
+
+describe('a sweep run', () => {
+  it('reads every shard of the sweep index, due by the clock minus the skew margin', async () => {
     const result = await sweeper().sweep();
-    expect(result).toMatchObject({ expiredDeleted: 1, scanned: 2, budgetHit: false });
-    expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 3);
-    // One attempt, refused: the other sweeper owns the cursor from then on.
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ConditionExpression: '#ver = :ver', ExpressionAttributeValues: expect.objectContaining({ ':ver': 3 }) });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { pk: PK, sk: expired.sk } });
+    expect(result).toEqual({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0, scanned: 0, durationMs: 0, budgetHit: false });
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input)).toEqual(SWEEP_SHARD_KEYS.map((shard) => sweepQuery(TABLE_NAME, shard, CUTOFF, 50)));
   });
 
-  it('stops on its time budget before the next page and says so; the cursor saved so far stands', async () => {
+  it('follows a shard’s pages', async () => {
+    const next = { [A.pk]: 'x', [A.sk]: 'y', [A.sweepShard]: SWEEP_SHARD_KEYS[3], [A.sweepAt]: 1 };
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':shard': SWEEP_SHARD_KEYS[3] } })
+      .resolvesOnce({ Items: [], LastEvaluatedKey: next })
+      .resolves({ Items: [] });
+    await sweeper().sweep();
+    const shard3 = ddb.commandCalls(QueryCommand, { ExpressionAttributeValues: { ':shard': SWEEP_SHARD_KEYS[3] } });
+    expect(shard3.map((c) => c.args[0].input.ExclusiveStartKey)).toEqual([undefined, next]);
+  });
+
+  it('an expiry record: its messages past their life are deleted and leave the lane’s counts, then the record goes', async () => {
+    due([expiryOf(1), expiryOf(2)]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1), expired(2)]));
+    ddb.on(DeleteCommand).callsFake(async (input: { Key: Record<string, unknown> }) => ({ Attributes: String(input.Key[A.pk]).startsWith('M#') ? expired(seqOf(input)) : {} }));
+    ddb.on(UpdateCommand).resolves({});
+    const result = await sweeper().sweep();
+    expect(result).toMatchObject({ scanned: 2, expiredDeleted: 2, recordsDeleted: 2, skipped: 0, budgetHit: false });
+    expect(updates('counters').map(valuesIn)).toEqual([
+      { ':tot': -1, ':nx': 1, ':fl': 1 },
+      { ':tot': -1, ':nx': 1, ':fl': 2 },
+    ]);
+  });
+
+  it('the item budget stops a run before the next page and says so (records read + items they used)', async () => {
+    const next = { [A.pk]: 'x', [A.sk]: 'y' };
+    ddb.on(QueryCommand).resolves({ Items: [expiryOf(1), expiryOf(2)], LastEvaluatedKey: next });
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1), expired(2)]));
+    ddb.on(DeleteCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const result = await sweeper({ itemBudget: 4 }).sweep();
+    expect(result).toMatchObject({ scanned: 2, expiredDeleted: 2, budgetHit: true });
+    // One page, asked for no more than the budget; no other shard.
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.Limit)).toEqual([4]);
+  });
+
+  it('a run-time item budget overrides the configured one', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: { [A.pk]: 'x', [A.sk]: 'y' } });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':shard': SWEEP_SHARD_KEYS[0] } }).resolves({ Items: [{ [A.pk]: 'X#1', [A.sk]: '1' }] });
+    const result = await sweeper({ itemBudget: 1_000 }).sweep({ itemBudget: 1 });
+    expect(result).toMatchObject({ scanned: 1, budgetHit: true });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+  });
+
+  it('the time budget stops a run before the next page and says so', async () => {
     let t = 0;
-    ddb.on(GetCommand).resolves({});
-    ddb.on(ScanCommand).callsFake(() => {
-      t += 600; // each table page "takes" 600 ms
-      return { Items: [state], ScannedCount: 1, LastEvaluatedKey: { pk: PK, sk: '#STATE' } };
+    ddb.on(QueryCommand).callsFake(async () => {
+      t += 600; // each page "takes" 600 ms
+      return { Items: [], LastEvaluatedKey: { [A.pk]: 'x', [A.sk]: 'y' } };
     });
-    // NOTE: the specific behaviour after the general one: the last matching definition wins.
-    ddb.on(ScanCommand, { IndexName: 'pending' }).resolves({ Items: [], ScannedCount: 0 });
-    ddb.on(UpdateCommand).resolves({});
-    const result = await sweeper(() => t).sweep({ timeBudgetMs: 1_000 });
-    expect(result.budgetHit).toBe(true);
-    expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 3); // pending pass, then two table pages
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'SET #ver = :next, #at = :at, #tcur = :tcur REMOVE #pcur' });
+    const result = await sweeper({ elapsedNow: () => t }).sweep({ timeBudgetMs: 1_000 });
+    expect(result).toMatchObject({ budgetHit: true, durationMs: 1_200 });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
   });
 
-  it.each([
-    ['rests the table lane after a pass ended less than the interval ago', NOW - 60_000, 1],
-    ['starts a new table pass once the interval is over', NOW - DEFAULT_TABLE_PASS_INTERVAL_MS, 2],
-  ])('%s', async (_title, tend, scans) => {
-    ddb.on(GetCommand).resolves({ Item: { pk: '#SWEEP', sk: '#SWEEP', ver: 7, tend } });
-    ddb.on(ScanCommand).resolves({ Items: [], ScannedCount: 0 });
-    ddb.on(UpdateCommand).resolves({});
-    expect((await sweeper().sweep()).budgetHit).toBe(false);
-    expect(ddb).toHaveReceivedCommandTimes(ScanCommand, scans);
-    expect(ddb).toHaveReceivedCommandWith(ScanCommand, { IndexName: 'pending' });
+  it('refused conditions are counted as skipped, never thrown', async () => {
+    const claimId = newClaimId(0);
+    const segment = dueRecord({ ref, lane: 0, members: [[0, 3]], kind: KIND.claim, sk: dueSk(NOW - 5_000, KIND.claim, claimId), dueAt: NOW - 5_000, claimId });
+    due([expiryOf(1), segment]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1)]));
+    ddb.on(DeleteCommand).rejects(conditionFailed()); // claimed or deleted since the read; record gone already
+    ddb.on(UpdateCommand).rejects(conditionFailed()); // message deleted by its consumer; segment changed
+    const result = await sweeper().sweep();
+    // Expiry: message delete + record delete. Claim segment: message release + conversion + claim delete.
+    expect(result).toMatchObject({ scanned: 2, expiredDeleted: 0, released: 0, recordsDeleted: 0, skipped: 5, budgetHit: false });
   });
 
-  it('refused conditions are counted; any other write failure ends the run with the error', async () => {
-    ddb.on(GetCommand).resolves({});
-    ddb.on(ScanCommand).resolves({ Items: [state, expired], ScannedCount: 2 });
-    ddb.on(ScanCommand, { IndexName: 'pending' }).resolves({ Items: [], ScannedCount: 0 });
+  it('any other failure ends the run with the error (the Lambda counts it, the next run continues)', async () => {
+    due([expiryOf(1)]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1)]));
+    ddb.on(DeleteCommand).rejects(throttled());
+    await expect(sweeper().sweep()).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+  });
+});
+
+describe('what the run does with each kind of record', () => {
+  it('an expiry record whose message a claim keeps alive longer is looked at again then', async () => {
+    const alive = messageAt(0, 1, { [A.expires]: NOW - 10_000, [A.graceExp]: NOW + 90_000 });
+    due([expiryOf(1)]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), alive]));
     ddb.on(UpdateCommand).resolves({});
-    ddb.on(DeleteCommand).rejectsOnce(conditionFailed());
-    expect(await sweeper().sweep()).toMatchObject({ expiredDeleted: 0, skipped: 1 });
-    ddb.on(DeleteCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
-    await expect(sweeper().sweep()).rejects.toThrow('slow down');
+    const result = await sweeper().sweep();
+    expect(result).toMatchObject({ expiredDeleted: 0, recordsDeleted: 0 });
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    expect(updates('reschedule').map(valuesIn)).toEqual([{ ':at': NOW + 90_000 }]);
+  });
+
+  it('an expired claim’s segment: its messages lose the claim, the segment stays as a released one, the claim goes', async () => {
+    const claimId = newClaimId(0);
+    const sk = dueSk(NOW - 5_000, KIND.claim, claimId);
+    due([dueRecord({ ref, lane: 0, members: [[0, 3], [0, 4]], kind: KIND.claim, sk, dueAt: NOW - 5_000, claimId })]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0)]));
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    const result = await sweeper().sweep();
+    expect(result).toMatchObject({ released: 2, skipped: 0 });
+    expect(updates('releaseMessage').map((i) => [seqOf(i), valuesIn(i)])).toEqual([
+      [3, { ':cid': claimId, ':cutoff': CUTOFF }],
+      [4, { ':cid': claimId, ':cutoff': CUTOFF }],
+    ]);
+    expect(updates('counters').map(valuesIn)).toEqual([{ ':clm': -2, ':fl': 3 }]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { [A.pk]: 'D#p#q#0', [A.sk]: sk },
+      ConditionExpression: '#k = :claim',
+      ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': CUTOFF + SEGMENT_REVISIT_MS, ':one': 1 },
+    });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: claimKey(ref, claimId), ExpressionAttributeValues: { ':dsk': sk } });
+  });
+
+  it('a released segment consumers emptied is deleted as read and uncounted', async () => {
+    const segment = {
+      ...dueRecord({ ref, lane: 0, members: [[0, 1]], kind: KIND.released, sk: dueSk(NOW - 5_000, KIND.released, 'r'), dueAt: NOW - 5_000 }),
+      [A.taken]: 1,
+      [A.recordVersion]: 2,
+    };
+    due([segment]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0)]));
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 1 });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 2 } });
+    expect(updates('addDueRecords').map(valuesIn)).toEqual([{ ':n': -1 }]);
+  });
+
+  it('a segment still holding live messages is looked at again later', async () => {
+    due([dueRecord({ ref, lane: 0, members: [[0, 1]], kind: KIND.delayed, sk: dueSk(NOW - 5_000, KIND.delayed, 'd'), dueAt: NOW - 5_000 })]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), messageAt(0, 1)]));
+    ddb.on(UpdateCommand).resolves({});
+    expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 0 });
+    expect(updates('reschedule').map(valuesIn)).toEqual([{ ':at': CUTOFF + SEGMENT_REVISIT_MS }]);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  });
+
+  // BUG (reported): dueRecord writes no version (`v`), and settleSegment deletes with
+  // deleteSegment(key, num(v)) = '#v = :v' with :v = 0, which DynamoDB refuses when `v` is absent
+  // (checked on DynamoDB Local). A released or delayed segment no consumer ever took from, whose
+  // messages are all gone, is then never deleted: every run reads it again and counts it skipped,
+  // and since the index is read oldest first, enough of them fill every run's budget.
+  it.fails('a segment nobody took from, whose messages are all gone, is deleted', async () => {
+    const segment = dueRecord({ ref, lane: 0, members: [[0, 1]], kind: KIND.delayed, sk: dueSk(NOW - 5_000, KIND.delayed, 'd'), dueAt: NOW - 5_000 });
+    due([segment]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0)]));
+    ddb.on(UpdateCommand).resolves({});
+    // DynamoDB's evaluation of the version condition on the stored segment.
+    ddb.on(DeleteCommand).callsFake(async (input: { ConditionExpression?: string; ExpressionAttributeValues?: Record<string, unknown> }) => {
+      const condition = input.ConditionExpression ?? '';
+      const stored = segment[A.recordVersion];
+      const passes = stored === undefined ? condition.includes('attribute_not_exists(#v)') : stored === input.ExpressionAttributeValues?.[':v'];
+      if (condition.includes('#v') && !passes) throw conditionFailed();
+      return { Attributes: segment };
+    });
+    expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 1, skipped: 0 });
+  });
+
+  it('a record of a purged generation (first member at or below its lane floor) is deleted without touching messages', async () => {
+    due([expiryOf(3)]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0, { [A.floor]: 5 }), expired(3)]));
+    ddb.on(DeleteCommand).resolves({});
+    expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 1, expiredDeleted: 0 });
+    expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key?.[A.pk])).toEqual(['E#p#q#0']);
+  });
+
+  it('a cleanup record: what the old generation left is deleted, then the record', async () => {
+    due([cleanupRecord(ref, 0, 1, NOW - 5_000)]);
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0, { [A.floor]: 2 })]));
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'M#p#q#0' } }).resolves({ Items: [messageAt(0, 1), messageAt(0, 2)].map((m) => ({ [A.pk]: m[A.pk], [A.sk]: m[A.sk] })) });
+    ddb.on(BatchWriteCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    expect(await sweeper().sweep()).toMatchObject({ floorDeleted: 2, skipped: 0 });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'M#p#q#0', ':to': '0000000000000002' } });
+    for (const part of ['E', 'D', 'C']) expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': `${part}#p#q#0` } });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: { [A.pk]: 'F#p#q', [A.sk]: '0' } });
   });
 });
 
@@ -107,22 +236,19 @@ describe('Lambda entry', () => {
     const context = { getRemainingTimeInMillis: () => 60_000 };
     vi.stubEnv('TABLE_NAME', '');
     await expect(handler({}, context)).rejects.toThrow('TABLE_NAME is not set');
-    vi.stubEnv('TABLE_NAME', T);
+    vi.stubEnv('TABLE_NAME', TABLE_NAME);
     vi.stubEnv('SWEEP_ITEM_BUDGET', 'lots');
     await expect(handler({}, context)).rejects.toThrow('SWEEP_ITEM_BUDGET must be an integer >= 1, got lots');
   });
 
   it('runs against the configured table and logs one line', async () => {
-    vi.stubEnv('TABLE_NAME', T);
+    vi.stubEnv('TABLE_NAME', TABLE_NAME);
     vi.stubEnv('SWEEP_TIME_BUDGET_MS', '2000');
-    ddb.on(GetCommand).resolves({});
-    ddb.on(ScanCommand).resolves({ Items: [], ScannedCount: 0 });
-    ddb.on(UpdateCommand).resolves({});
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       const result = await handler({}, { getRemainingTimeInMillis: () => 60_000 });
       expect(result.budgetHit).toBe(false);
-      expect(ddb).toHaveReceivedCommandWith(ScanCommand, { TableName: T });
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLE_NAME, IndexName: 'sweep' });
       expect(log).toHaveBeenCalledTimes(1);
       expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ message: 'sweep', timeBudgetMs: 2_000 });
     } finally {

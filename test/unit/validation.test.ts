@@ -12,7 +12,6 @@ import {
   hasLoneSurrogate,
   intParam,
   INVALID_BODY,
-  markerParam,
   messagesLimitText,
   normalizeClientId,
   parseClaimBody,
@@ -270,15 +269,7 @@ describe('limits (integer query parameters + range)', () => {
     );
   });
 
-  it.each([['abc'], ['-1'], ['1.0'], ['1'.repeat(17)]])('marker %j is 400', (raw) => {
-    expect(apiError(() => markerParam(raw)).title).toBe('Invalid parameter');
-  });
-
-  it('marker: digits are a sequence, absent is undefined', () => {
-    expect(markerParam('42')).toBe(42);
-    expect(markerParam(undefined)).toBeUndefined();
-    expect(markerParam('')).toBeUndefined();
-  });
+  // The message listing marker has its own module and tests: functions/core/marker.ts, test/unit/marker.test.ts.
 });
 
 describe('queue names and project ids', () => {
