@@ -20,7 +20,10 @@ const invalid = () => badRequest('The marker is not valid.', 'Invalid parameter'
 /** Parses a marker; undefined when absent; 400 when malformed. */
 export function parseMarker(raw: string | undefined): Marker | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (LEGACY_RE.test(raw)) return new Map([[0, Number(raw)]]);
+  if (LEGACY_RE.test(raw)) {
+    if (!Number.isSafeInteger(Number(raw))) throw invalid();
+    return new Map([[0, Number(raw)]]);
+  }
   const pairs = raw.split('-');
   if (pairs.length > MAX_PAIRS) throw invalid();
   const marker = new Map<number, number>();

@@ -103,18 +103,28 @@ export class Sweeper {
         );
         const records = out.Items ?? [];
         result.scanned += records.length;
-        used += records.length;
+        // Every page counts (an empty one too), so a run always ends.
+        used += Math.max(1, records.length);
         const spent = await mapLimited(records, RECORD_CONCURRENCY, (record) =>
           processRecord(this.ctx, record, cutoff, result, floors, Math.max(1, itemBudget - used)),
         );
         used += spent.reduce((a, b) => a + b, 0);
         start = out.LastEvaluatedKey;
       } while (start);
-      await this.ctx.client.send(new UpdateCommand(endShardLease(this.ctx.table, shard, owner, this.ctx.clock.now()))).catch(() => undefined);
+      await this.endLease(shard, owner);
       if (result.budgetHit) break;
     }
     result.durationMs = Math.round(this.elapsedNow() - started);
     return result;
+  }
+
+  /** Frees a shard at the end of the run (best effort: the lease runs out anyway). */
+  private async endLease(shard: string, owner: string): Promise<void> {
+    try {
+      await this.ctx.client.send(new UpdateCommand(endShardLease(this.ctx.table, shard, owner, this.ctx.clock.now())));
+    } catch {
+      // Expired and taken by another sweeper, or storage unreachable: nothing to undo.
+    }
   }
 
   /** Takes a shard for this run (false when another sweeper holds it). */

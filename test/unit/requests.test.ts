@@ -41,7 +41,7 @@ import {
   messagesBatchGet,
   partitionKeysQuery,
   pingGet,
-  popMessageDelete,
+  deletePoppedMessage,
   purgeTransaction,
   putMessage,
   putProducer,
@@ -61,7 +61,7 @@ import {
   updateMetadata,
   type Intent,
 } from '../../functions/store/dynamo/requests.js';
-import { dueSk, expirySk, MAX_LANES, sweepShard } from '../../functions/store/dynamo/schema.js';
+import { dueSk, expirySk, MAX_LANES_PER_QUEUE, sweepShard } from '../../functions/store/dynamo/schema.js';
 
 const T = 'tbl';
 const ref = { project: 'p1', queue: 'q1' };
@@ -255,11 +255,9 @@ describe('purgeTransaction', () => {
     expectWellFormed(input);
   });
 
-  // BUG (reported): TransactWriteItems takes at most 100 actions, but the store accepts
-  // lanesPerQueue up to MAX_LANES (256). A queue using more than 99 lanes (100 with the
-  // registry delete) can then never be purged or deleted: DynamoDB refuses the transaction.
-  it.fails('stays within the 100 actions of one TransactWriteItems for every lane count the store accepts', () => {
-    expect(purgeTransaction(T, ref, MAX_LANES, MAX_LANES, true).TransactItems.length).toBeLessThanOrEqual(100);
+  // TransactWriteItems takes at most 100 actions: the store accepts at most MAX_LANES_PER_QUEUE lanes per queue.
+  it('stays within the 100 actions of one TransactWriteItems for every lane count the store accepts', () => {
+    expect(purgeTransaction(T, ref, MAX_LANES_PER_QUEUE, MAX_LANES_PER_QUEUE, true).TransactItems.length).toBeLessThanOrEqual(100);
   });
 
   it('cleanupRecord: the sweeper note of a generation to delete, on the sweep index at once', () => {
@@ -320,18 +318,20 @@ describe('lanes and producers', () => {
     expectWellFormed(touch);
   });
 
-  it('allocUpdate: one unconditional update moves the allocation and records the post in flight', () => {
+  it('allocUpdate: one update moves the allocation and records the post in flight, refused only on its own retry', () => {
     const input = allocUpdate(T, ref, 2, 10, 'tok', NOW);
     expect(input).toEqual({
       TableName: T,
       Key: LANE2,
       // SET reads the old value on both sides: i_tok = old al + 1, al = old al + n.
       UpdateExpression: 'SET #al = if_not_exists(#al, :zero) + :n, #i = if_not_exists(#al, :zero) + :one, #inf = :info',
+      // The token is new: only a retry of an attempt that landed finds it there (producers never refuse each other).
+      ConditionExpression: 'attribute_not_exists(#i)',
       ExpressionAttributeNames: { '#al': 'al', '#i': 'i_tok', '#inf': 'n_tok' },
       ExpressionAttributeValues: { ':zero': 0, ':n': 10, ':one': 1, ':info': `10:${NOW}` },
       ReturnValues: 'UPDATED_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    expect(input).not.toHaveProperty('ConditionExpression'); // never refused: producers never waste writes
     expectWellFormed(input);
   });
 
@@ -372,7 +372,7 @@ describe('lanes and producers', () => {
       TableName: T,
       Key: LANE2,
       UpdateExpression: 'SET #hd = if_not_exists(#hd, :zero) + :n, #r = if_not_exists(#hd, :zero) + :one, #q = :info',
-      ConditionExpression: 'attribute_not_exists(#hd) OR #hd <= :max',
+      ConditionExpression: '(attribute_not_exists(#hd) OR #hd <= :max) AND attribute_not_exists(#r)',
       ExpressionAttributeNames: { '#hd': 'hd', '#r': 'r_tok', '#q': 'q_tok' },
       ExpressionAttributeValues: { ':zero': 0, ':n': 3, ':one': 1, ':max': 7, ':info': `3:${CEXP}:${CID}:${NOW}` },
       ReturnValues: 'ALL_NEW',
@@ -591,17 +591,16 @@ describe('messages', () => {
     expectWellFormed(input, [CID]);
   });
 
-  it('popMessageDelete: only a claimable message, returned', () => {
-    const input = popMessageDelete(T, ref, 2, 5, NOW);
+  it('deletePoppedMessage: only while the pop that claimed it holds it', () => {
+    const input = deletePoppedMessage(T, ref, 2, 5, CID);
     expect(input).toEqual({
       TableName: T,
       Key: MSG,
-      ConditionExpression: CLAIMABLE,
-      ExpressionAttributeNames: { '#ex': 'ex', '#gx': 'gx', '#ce': 'ce', '#du': 'du' },
-      ExpressionAttributeValues: { ':now': NOW },
-      ReturnValues: 'ALL_OLD',
+      ConditionExpression: '#ci = :cid',
+      ExpressionAttributeNames: { '#ci': 'ci' },
+      ExpressionAttributeValues: { ':cid': CID },
     });
-    expectWellFormed(input);
+    expectWellFormed(input, [CID]);
   });
 
   it('releaseMessageUpdate: by the client, only while this claim holds it', () => {
@@ -773,7 +772,7 @@ describe('records: expiry, due segments, claims', () => {
       TableName: T,
       Key: SEGMENT,
       UpdateExpression: 'SET #tk = if_not_exists(#tk, :zero) + :k, #w = if_not_exists(#tk, :zero), #x = :info ADD #v :one',
-      ConditionExpression: 'attribute_exists(#sk) AND (attribute_not_exists(#tk) OR #tk <= :max)',
+      ConditionExpression: 'attribute_exists(#sk) AND (attribute_not_exists(#tk) OR #tk <= :max) AND attribute_not_exists(#w)',
       ExpressionAttributeNames: { '#tk': 'tk', '#sk': 'sk', '#v': 'v', '#w': 'r_tok', '#x': 'q_tok' },
       ExpressionAttributeValues: { ':zero': 0, ':k': 3, ':max': 7, ':one': 1, ':info': `3:${CEXP}:${CID}:${NOW}` },
       ReturnValues: 'ALL_NEW',
@@ -955,7 +954,7 @@ describe('caller input never reaches an expression', () => {
     ['deleteOwnMessage', () => deleteOwnMessage(T, hostile, 0, 1, id)],
     ['messageRangeQuery', () => messageRangeQuery(T, hostile, 0, 1, 2, 3)],
     ['claimMessageUpdate', () => claimMessageUpdate(T, hostile, 0, 1, cid, NOW, NOW, NOW)],
-    ['popMessageDelete', () => popMessageDelete(T, hostile, 0, 1, NOW)],
+    ['deletePoppedMessage', () => deletePoppedMessage(T, hostile, 0, 1, cid)],
     ['releaseMessageUpdate', () => releaseMessageUpdate(T, hostile, 0, 1, cid, NOW)],
     ['renewMessageUpdate', () => renewMessageUpdate(T, hostile, 0, 1, cid, NOW, NOW, NOW, true)],
     ['deleteUnclaimedMessage', () => deleteUnclaimedMessage(T, hostile, 0, 1, id, NOW)],

@@ -177,8 +177,13 @@ export function createTableInput(tableName: string) {
 
 // ------------------------------------------------------------------ keys
 
-/** Lanes a queue may spread over; lane numbers fit the two hex digits of message and claim ids. */
+/** Lane numbers fit the two hex digits of message and claim ids. */
 export const MAX_LANES = 256;
+/**
+ * Lanes one queue may use: a purge or queue delete moves every lane's floor in ONE transaction
+ * (so a queue is never half purged), and a transaction takes 100 actions (the registry delete + 99).
+ */
+export const MAX_LANES_PER_QUEUE = 99;
 /** Shards of the sweeper index: keeps its partitions cool however many queues there are. */
 export const SWEEP_SHARDS = 8;
 

@@ -31,7 +31,7 @@ import { createContext, type StoreContext } from './context.js';
 import { MessagesController } from './messages.js';
 import { QueuesController } from './queues.js';
 import { pingGet } from './requests.js';
-import { isClaimId, MAX_LANES } from './schema.js';
+import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueStats } from './stats.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
@@ -43,7 +43,7 @@ export interface DynamoStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly clock: Clock;
-  /** Lanes a new queue spreads over (1 … 256). @default DEFAULT_LANES_PER_QUEUE */
+  /** Lanes a new queue spreads over (1 … MAX_LANES_PER_QUEUE). @default DEFAULT_LANES_PER_QUEUE */
   readonly lanesPerQueue?: number;
   /** @default DEFAULT_INLINE_CLEANUP_BUDGET */
   readonly inlineCleanupBudget?: number;
@@ -57,7 +57,7 @@ export class DynamoStore implements QueueStore {
 
   constructor(options: DynamoStoreOptions) {
     const lanes = options.lanesPerQueue ?? DEFAULT_LANES_PER_QUEUE;
-    if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES) throw new RangeError(`lanesPerQueue must be 1…${MAX_LANES}, got ${lanes}`);
+    if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES_PER_QUEUE) throw new RangeError(`lanesPerQueue must be 1…${MAX_LANES_PER_QUEUE}, got ${lanes}`);
     this.context = createContext({ client: options.client, table: options.tableName, clock: options.clock, lanesPerQueue: lanes });
     this.queues = new QueuesController(this.context, options.inlineCleanupBudget ?? DEFAULT_INLINE_CLEANUP_BUDGET);
     this.messages = new MessagesController(this.context);

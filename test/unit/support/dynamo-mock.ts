@@ -76,6 +76,7 @@ const KEY = laneKey(ref, 0);
 
 /** The UpdateItem requests of the store, told apart by the expressions their builders write. */
 export type UpdateKind =
+  | 'lease'
   | 'alloc'
   | 'release'
   | 'releaseCounted'
@@ -110,8 +111,9 @@ const EXACT: ReadonlyArray<[string | undefined, UpdateKind]> = [
 ];
 const FINISH_RESERVATION = finishReservationUpdate(TABLE_NAME, ref, 0, 't', 1).UpdateExpression;
 
-export function updateKind(input: { UpdateExpression?: string; ConditionExpression?: string }): UpdateKind {
+export function updateKind(input: { UpdateExpression?: string; ConditionExpression?: string; Key?: Record<string, unknown> }): UpdateKind {
   const expr = input.UpdateExpression ?? '';
+  if (input.Key?.pk === '#SWEEP') return 'lease';
   const exact = EXACT.find(([e]) => e === expr);
   if (exact) return exact[1];
   if (expr.startsWith(FINISH_RESERVATION)) return 'finishReservation'; // with or without counters
