@@ -1,19 +1,20 @@
 /**
  * Ordering and concurrency through the real HTTP API: FIFO for one producer, no skipped or
  * repeated message for a marker-paging lister while many producers post, and exclusive
- * claims under 16 concurrent consumers.
+ * claims under 16 concurrent consumers. In the Lambda-faithful mode: each concurrent request runs in
+ * an emulated container of its own, as in AWS, so no in-process turn-taking can hide a race.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** These tests push thousands of requests through DynamoDB Local: generous, not a performance bound. */
 const HEAVY = { timeout: 300_000 };
 import { Client } from '../support/http.js';
-import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
+import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let client: Client;
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack(undefined, LAMBDA_FAITHFUL);
   client = new Client(stack.url);
 });
 afterAll(async () => stack.stop());

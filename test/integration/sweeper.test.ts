@@ -18,7 +18,7 @@ import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { planActions } from '../../functions/sweeper/plan.js';
 import { DEFAULT_TABLE_PASS_INTERVAL_MS, Sweeper, type SweepResult } from '../../functions/sweeper/sweeper.js';
 import { Client } from '../support/http.js';
-import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
+import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
 type Item = Record<string, unknown>;
 interface Msg {
@@ -30,7 +30,8 @@ let stack: TestStack;
 let client: Client;
 let db: DynamoDBDocumentClient;
 beforeEach(async () => {
-  stack = await startTestStack();
+  // The Lambda-faithful mode: consumers racing the sweeper each run in a container of their own.
+  stack = await startTestStack(undefined, LAMBDA_FAITHFUL);
   client = new Client(stack.url);
   db = createDocumentClient({ endpoint: stack.dynamoEndpoint });
 });
