@@ -248,7 +248,8 @@ export function createFunctionContainers(options: FunctionContainersOptions): Fu
         }
       });
     } catch (err) {
-      if (err instanceof ContainerThrottledError) return THROTTLED_RESPONSE;
+      // HEAD answers carry no body (as createApi's own answers).
+      if (err instanceof ContainerThrottledError) return event.requestContext.http.method === 'HEAD' ? { ...THROTTLED_RESPONSE, body: '' } : THROTTLED_RESPONSE;
       throw err;
     }
   };

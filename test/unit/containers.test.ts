@@ -317,12 +317,13 @@ describe('function containers', () => {
 
   it('a throttled request is answered 429 with the contract body, as API Gateway relays a Lambda throttle', async () => {
     const { containers, open } = gated(0);
-    const running = [containers.api(event('GET', '/v2/queues')), containers.api(event('GET', '/v2/queues'))];
-    const throttled = await containers.api(event('GET', '/v2/queues'));
+    const running = [containers.api(event('GET', '/v2/ping')), containers.api(event('GET', '/v2/ping'))];
+    const throttled = await containers.api(event('GET', '/v2/health'));
     expect(throttled).toEqual(THROTTLED_RESPONSE);
     expect(throttled.statusCode).toBe(429);
     expect(Object.keys(JSON.parse(throttled.body ?? '{}'))).toEqual(['title', 'description']);
-    expect(containers.stats().total.throttledRequests).toBe(1);
+    expect(await containers.api(event('HEAD', '/v2/ping'))).toMatchObject({ statusCode: 429, body: '' });
+    expect(containers.stats().total.throttledRequests).toBe(2);
     open();
     await Promise.all(running);
     await containers.stop();
