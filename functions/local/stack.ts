@@ -101,6 +101,7 @@ export function awsRegionOf(endpoint: string): string | undefined {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (options.containerWaitMs !== undefined && !options.containers) throw new Error('containerWaitMs applies to containers: set both or neither');
   const tableName = options.tableName ?? DEFAULT_TABLE;
   const awsRegion = options.dynamoEndpoint ? awsRegionOf(options.dynamoEndpoint) : undefined;
   const dynamo = options.dynamoEndpoint
