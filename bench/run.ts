@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONTAINERS } from '../functions/local/stack.js';
 import { measureColdStart } from './coldstart.js';
 import { measureCost } from './cost.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from './load.js';
@@ -26,6 +27,8 @@ const USAGE = `npm run bench -- [flags]
   --quick              short run (< 3 minutes on 2 cores): fewer scenarios, 6 s each, depths up to 10,000
   --url URL            load an existing Zaqar v2 endpoint (default: start the local stack in-process);
                        cost and scale need the in-process stack and are skipped
+  --containers N       emulated Lambda containers per function of the in-process stack (default
+                       ${DEFAULT_CONTAINERS}: each concurrent request in its own, as in AWS); 0: one shared handler
   --project ID         X-Project-ID to send (default: bench-<random>)
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
   --header 'N: V'      any other header to send, repeatable (e.g. 'Authorization: Bearer <jwt>')
@@ -123,6 +126,7 @@ async function main(): Promise<void> {
       'work-producers': { type: 'string' },
       body: { type: 'string' },
       only: { type: 'string' },
+      containers: { type: 'string' },
       out: { type: 'string' },
       render: { type: 'string' },
     },
@@ -140,14 +144,18 @@ async function main(): Promise<void> {
   const p = plan(values);
   const began = performance.now();
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const complete = !values.url && !values.only;
+  // Only a complete run in the default (Lambda-faithful) mode rewrites the published report.
+  const complete = !values.url && !values.only && values.containers === undefined;
   const outFile = resolve(ROOT, values.out ?? (complete ? 'docs/benchmarks.md' : 'bench/out/benchmarks.md'));
 
   const needsStack = !values.url && [...p.sections].some((s) => s !== 'coldstart');
+  const containers = values.containers === undefined ? DEFAULT_CONTAINERS : Number(values.containers);
+  if (!Number.isInteger(containers) || containers < 0) throw new Error(`--containers must be a whole number ≥ 0, got ${values.containers}`);
+  const handlers = containers ? `up to ${containers} emulated Lambda containers per function` : 'one shared handler';
   let stack: BenchStack | undefined;
   if (needsStack) {
-    log('[setup] starting DynamoDB Local (in memory) and the API in-process');
-    stack = await startBenchStack();
+    log(`[setup] starting DynamoDB Local (in memory) and the API in-process (${handlers})`);
+    stack = await startBenchStack({ containers });
   }
   const url = values.url ?? stack?.url ?? '';
   const headers: Record<string, string> = {};
@@ -161,9 +169,9 @@ async function main(): Promise<void> {
   const load: ScenarioResult[] = [];
   const results: RunResults = {
     startedAt,
-    mode: p.quick ? 'quick' : values.only || values.url || values.duration ? 'custom' : 'full',
+    mode: p.quick ? 'quick' : values.only || values.url || values.duration || values.containers ? 'custom' : 'full',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    target: values.url ? values.url : 'in-process local stack (functions/local/stack.ts) on DynamoDB Local, in memory',
+    target: values.url ? values.url : `in-process local stack (functions/local/stack.ts, ${handlers}) on DynamoDB Local, in memory`,
     seconds: 0,
     loadAverage: { start: loadavg()[0] ?? 0, end: 0 },
     load,

@@ -1,11 +1,12 @@
 /**
  * The in-process stack the bench starts when no --url is given: functions/local/stack.ts on
- * DynamoDB Local (in memory), with the store's client captured through `decorateClient`, so
- * the capacity meter is attached here, for the cost and scale phases only, and never in the
- * production wiring.
+ * DynamoDB Local (in memory), by default in the Lambda-faithful mode (each request in an emulated
+ * container with its own client and store). Every client the stack builds is captured through
+ * `decorateClient`, so the capacity meter is attached here, for the cost and scale phases only,
+ * and never in the production wiring.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack, type LocalStack } from '../functions/local/stack.js';
+import { DEFAULT_CONTAINERS, startLocalStack, type LocalStack } from '../functions/local/stack.js';
 import { createDocumentClient } from '../functions/store/dynamo/client.js';
 import { attachCapacityMeter, CapacityMeter } from '../functions/store/dynamo/metrics.js';
 
@@ -16,36 +17,50 @@ export interface BenchStack {
   readonly url: string;
   readonly tableName: string;
   readonly local: LocalStack;
-  /** The store's own client. */
-  readonly storeClient: DynamoDBDocumentClient;
   /** A separate client for bulk loads, so loading never meets the store's short timeouts. */
   readonly loader: DynamoDBDocumentClient;
   readonly meter: CapacityMeter;
-  /** Starts metering the store's client; returns the function that stops it. */
+  /** Starts metering every client of the stack (and those containers build meanwhile); returns the function that stops it. */
   meterOn(): () => void;
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
-  let storeClient: DynamoDBDocumentClient | undefined;
+export interface BenchStackOptions {
+  /** Emulated Lambda containers per function; 0: one shared in-process handler. Default DEFAULT_CONTAINERS. */
+  readonly containers?: number;
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const meter = new CapacityMeter();
+  const clients: DynamoDBDocumentClient[] = [];
+  /** While metering: the detach functions of the clients metered so far. */
+  let metered: (() => void)[] | undefined;
+  const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true });
   const local = await startLocalStack({
     tableName: 'bench',
-    decorateClient: (client) => (storeClient = client),
+    containers: options.containers ?? DEFAULT_CONTAINERS,
+    decorateClient: (client) => {
+      clients.push(client);
+      // Containers are built on demand: one built while metering is metered from its first call.
+      metered?.push(attach(client));
+    },
     logRequest: () => undefined,
     logger: { info: () => undefined, error: (message, details) => console.error(message, details) },
   });
-  if (!storeClient) throw new Error('startLocalStack did not hand over its client');
-  const client = storeClient;
   const loader = createDocumentClient({ endpoint: local.dynamoEndpoint, requestTimeoutMs: LOADER_TIMEOUT_MS });
-  const meter = new CapacityMeter();
   return {
     url: local.url,
     tableName: local.tableName,
     local,
-    storeClient: client,
     loader,
     meter,
-    meterOn: () => attachCapacityMeter(client, meter, { estimateTransactions: true }),
+    meterOn: () => {
+      const detach = (metered = clients.map(attach));
+      return () => {
+        metered = undefined;
+        for (const off of detach) off();
+      };
+    },
     stop: async () => {
       loader.destroy();
       await local.stop();

@@ -1,6 +1,9 @@
 /**
  * The whole service on one machine: DynamoDB Local (or an endpoint you give), the table,
  * the store and the HTTP server. Used by `npm start`, the integration tests and the benchmarks.
+ * Two ways to run the handlers: the in-process mode (one client, store and api serve every request
+ * concurrently) and the Lambda-faithful mode (`containers`: each request runs in an emulated Lambda
+ * container of its own, see containers.ts).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -8,10 +11,11 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { createApi } from '../http/app.js';
 import type { ApiConfig, Logger } from '../http/context.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../store/dynamo/client.js';
+import { createDocumentClient, type ClientOptions } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
 import { startSweepTimer } from '../sweeper/interval.js';
 import { Sweeper } from '../sweeper/sweeper.js';
+import { createFunctionContainers, type FunctionContainers } from './containers.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { addCommitBarrier } from './durable-writes.js';
 import { createLocalServer } from './server.js';
@@ -22,6 +26,13 @@ export const DEFAULT_TABLE = 'cloud-queues';
  * per call; a timed-out call is retried, so local mode waits longer than a Lambda (3 s) would.
  */
 const LOCAL_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Containers per function in the Lambda-faithful mode when none is given (`npm start`, the bench,
+ * the concurrency tests): more than the concurrent clients any test or benchmark drives, so none
+ * of them waits for a container, and few enough that a runaway client cannot make one process
+ * open thousands of DynamoDB connections.
+ */
+export const DEFAULT_CONTAINERS = 100;
 
 export interface LocalStackOptions {
   readonly host?: string;
@@ -36,8 +47,22 @@ export interface LocalStackOptions {
   readonly config?: Partial<ApiConfig>;
   readonly logRequest?: (line: string) => void;
   readonly logger?: Logger;
-  /** Test hook: called once with the store's SDK client (e.g. to add a fault-injecting middleware). */
+  /**
+   * Test hook: called once with every DynamoDB client the stack builds — each container's, and the
+   * stack's own (behind `store` and the sweeper) — e.g. to add a fault-injecting middleware.
+   */
   readonly decorateClient?: (client: DynamoDBDocumentClient) => void;
+  /**
+   * The Lambda-faithful mode: serve each request in an emulated Lambda container, at most this many
+   * per deployed function, each with its own client, store and caches, one request at a time.
+   * 0 or undefined: the in-process mode (one shared api serves every request concurrently).
+   */
+  readonly containers?: number;
+  /**
+   * With `containers`: how long a request that finds every container of its function busy waits for
+   * one before it gets 429, as Lambda throttles (0: at once, as Lambda does). Undefined: it waits.
+   */
+  readonly containerWaitMs?: number;
   /** Run the sweeper every this many ms, like the deployed schedule; 0/undefined: never (tests sweep themselves). */
   readonly sweepIntervalMs?: number;
 }
@@ -46,7 +71,13 @@ export interface LocalStack {
   readonly url: string;
   readonly dynamoEndpoint: string;
   readonly tableName: string;
+  /**
+   * The stack's own store: in the in-process mode the one that serves requests; in the
+   * Lambda-faithful mode one beside the containers' (same table), for inspection by tests.
+   */
   readonly store: DynamoStore;
+  /** The emulated containers' counters (Lambda-faithful mode only). */
+  readonly containers?: Pick<FunctionContainers, 'stats'>;
   readonly server: Server;
   readonly dynamo?: DynamoDbLocal;
   stop(): Promise<void>;
@@ -57,26 +88,65 @@ export const consoleLogger: Logger = {
   error: (message, details) => console.error(JSON.stringify({ level: 'ERROR', message, ...details })),
 };
 
+/**
+ * The region of a regional AWS DynamoDB endpoint (`https://dynamodb.<region>.amazonaws.com`);
+ * undefined for any other endpoint (DynamoDB Local). Throws on an invalid URL or another AWS host.
+ */
+export function awsRegionOf(endpoint: string): string | undefined {
+  const host = new URL(endpoint).hostname;
+  if (!host.endsWith('.amazonaws.com')) return undefined;
+  const region = /^dynamodb\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1];
+  if (!region) throw new Error(`${endpoint} is not a regional DynamoDB endpoint (https://dynamodb.<region>.amazonaws.com)`);
+  return region;
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (options.containerWaitMs !== undefined && !options.containers) throw new Error('containerWaitMs applies to containers: set both or neither');
   const tableName = options.tableName ?? DEFAULT_TABLE;
+  const awsRegion = options.dynamoEndpoint ? awsRegionOf(options.dynamoEndpoint) : undefined;
   const dynamo = options.dynamoEndpoint
     ? undefined
     : await startDynamoDbLocal(options.dataDir ? { dataDir: options.dataDir } : {});
   const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
+  // NOTE: the client factory gives any explicit endpoint DynamoDB Local's dummy credentials; for AWS
+  // it gets the region instead, so the SDK picks the same endpoint and the usual credentials.
+  const clientOptions: ClientOptions = awsRegion
+    ? { region: awsRegion, requestTimeoutMs: LOCAL_REQUEST_TIMEOUT_MS }
+    : { endpoint: dynamoEndpoint, requestTimeoutMs: LOCAL_REQUEST_TIMEOUT_MS };
+  const clients: DynamoDBDocumentClient[] = [];
   try {
-    await ensureTable(dynamoEndpoint, tableName);
-    const client = createDocumentClient({ endpoint: dynamoEndpoint, requestTimeoutMs: LOCAL_REQUEST_TIMEOUT_MS });
-    // A persisted DynamoDB Local: acknowledge writes only once they are committed to disk.
-    if (dynamo && options.dataDir) addCommitBarrier(client, tableName);
-    options.decorateClient?.(client);
+    // A real table is the deployed one: never created from a laptop.
+    if (!awsRegion) await ensureTable(dynamoEndpoint, tableName);
     const clock = options.clock ?? systemClock;
+    const newClient = () => {
+      const client = createDocumentClient(clientOptions);
+      clients.push(client);
+      // A persisted DynamoDB Local: acknowledge writes only once they are committed to disk.
+      if (dynamo && options.dataDir) addCommitBarrier(client, tableName);
+      options.decorateClient?.(client);
+      return client;
+    };
+    const newApi = (store: DynamoStore) =>
+      createApi({
+        store,
+        clock,
+        config: { trustProjectHeader: true, projectClaim: 'project_id', ...options.config },
+        log: options.logger ?? consoleLogger,
+      });
+    const client = newClient();
     const store = new DynamoStore({ client, tableName, clock });
-    const api = createApi({
-      store,
-      clock,
-      config: { trustProjectHeader: true, projectClaim: 'project_id', ...options.config },
-      log: options.logger ?? consoleLogger,
-    });
+    // Each container builds its client, store and api as a Lambda container does (functions/entry/api.ts).
+    const containers: FunctionContainers | undefined = options.containers
+      ? createFunctionContainers({
+          maxContainers: options.containers,
+          ...(options.containerWaitMs !== undefined ? { maxWaitMs: options.containerWaitMs } : {}),
+          createContainer: () => {
+            const own = newClient();
+            return { api: newApi(new DynamoStore({ client: own, tableName, clock })), destroy: () => own.destroy() };
+          },
+        })
+      : undefined;
+    const api = containers?.api ?? newApi(store);
     const server = createLocalServer({ api, ...(options.logRequest ? { logRequest: options.logRequest } : {}) });
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -91,11 +161,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sweepTimer?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await containers?.stop();
       client.destroy();
       await dynamo?.stop();
     };
-    return { url: `http://${host}:${port}`, dynamoEndpoint, tableName, store, server, ...(dynamo ? { dynamo } : {}), stop };
+    return {
+      url: `http://${host}:${port}`,
+      dynamoEndpoint,
+      tableName,
+      store,
+      ...(containers ? { containers } : {}),
+      server,
+      ...(dynamo ? { dynamo } : {}),
+      stop,
+    };
   } catch (err) {
+    // Nothing was served yet: the clients built so far are all there is to release.
+    for (const client of clients) client.destroy();
     await dynamo?.stop();
     throw err;
   }

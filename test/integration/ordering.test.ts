@@ -1,19 +1,26 @@
 /**
  * Ordering and concurrency through the real HTTP API: FIFO for one producer, no skipped or
  * repeated message for a marker-paging lister while many producers post, and exclusive
- * claims under 16 concurrent consumers.
+ * claims under 16 concurrent consumers. In the Lambda-faithful mode: each concurrent request runs in
+ * an emulated container of its own, as in AWS, so no in-process turn-taking can hide a race.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** These tests push thousands of requests through DynamoDB Local: generous, not a performance bound. */
 const HEAVY = { timeout: 300_000 };
+/**
+ * NOTE: concurrent producers on one queue, each in a container of its own, contend on the queue's
+ * state item (a 2-core box measured ~2.5× the in-process time, where posts take turns in one
+ * store); issue 11 removes that hot spot. Until then this one gets more room, still not a bound.
+ */
+const CONTENDED = { timeout: 600_000 };
 import { Client } from '../support/http.js';
-import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
+import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let client: Client;
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack(undefined, LAMBDA_FAITHFUL);
   client = new Client(stack.url);
 });
 afterAll(async () => stack.stop());
@@ -57,7 +64,7 @@ describe('ordering', () => {
     expect(bodies).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
-  it('8 concurrent producers × 200: a lister paging during the posts sees every message exactly once', HEAVY, async () => {
+  it('8 concurrent producers × 200: a lister paging during the posts sees every message exactly once', CONTENDED, async () => {
     const q = newQueueName();
     const producers = 8;
     const perProducer = 200;

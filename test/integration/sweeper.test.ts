@@ -19,7 +19,7 @@ import { sweepQuery } from '../../functions/store/dynamo/requests.js';
 import { ATTR as A, KIND, PART, SWEEP_SHARD_KEYS } from '../../functions/store/dynamo/schema.js';
 import { Sweeper, type SweepResult } from '../../functions/sweeper/sweeper.js';
 import { Client } from '../support/http.js';
-import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
+import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
 type Item = Record<string, unknown>;
 interface Msg {
@@ -31,7 +31,8 @@ let stack: TestStack;
 let client: Client;
 let db: DynamoDBDocumentClient;
 beforeEach(async () => {
-  stack = await startTestStack();
+  // The Lambda-faithful mode: consumers racing the sweeper each run in a container of their own.
+  stack = await startTestStack(undefined, LAMBDA_FAITHFUL);
   client = new Client(stack.url);
   // As patient as the local stack's own client: DynamoDB Local can be slow on a busy machine.
   db = createDocumentClient({ endpoint: stack.dynamoEndpoint, requestTimeoutMs: 15_000 });

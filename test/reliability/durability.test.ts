@@ -4,65 +4,27 @@
  * AND its DynamoDB Local JVM — is SIGKILLed mid-stream; after a restart on the same DATA_DIR,
  * every message acknowledged with 201 before the kill is there, in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, javaAvailable } from '../../functions/local/dynamodb-local.js';
 import { Client } from '../support/http.js';
+import { groupAlive, killGroup, startLocalProcess } from '../support/npm-start.js';
 import { newQueueName } from '../support/stack.js';
 import { listAll, record } from './support.js';
 
 /** Posts acknowledged before the kill. */
 const ACKS_BEFORE_KILL = 30;
-const START_TIMEOUT_MS = 90_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cq-durability-'));
 const groups: number[] = [];
 
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts `tsx bin/local.ts` in its own process group; resolves once it listens. */
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bin/local.ts'], {
-    cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    detached: true, // its own process group, so one kill reaches DynamoDB Local too
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts `npm start` on `port` over DATA_DIR (its own DynamoDB Local); resolves once it listens. */
+async function startServer(port: number) {
+  const { child } = await startLocalProcess({ PORT: String(port), DATA_DIR: dataDir });
   groups.push(child.pid as number);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.slice(-2000)}`)), START_TIMEOUT_MS);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}):\n${output.slice(-2000)}`));
-    });
-  });
-  child.removeAllListeners('exit');
   return child;
-}
-
-async function killGroup(pid: number): Promise<void> {
-  process.kill(-pid, 'SIGKILL');
-  for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 /**
- * Faults from DynamoDB under load, through the real HTTP API over DynamoDB Local: the store's SDK
- * client carries the fault-injecting middleware (functions/store/dynamo/faults.ts). Producers
+ * Faults from DynamoDB under load, through the real HTTP API over DynamoDB Local, in the
+ * Lambda-faithful mode: every emulated container's SDK client carries the fault-injecting
+ * middleware (functions/store/dynamo/faults.ts). Producers
  * stream posts (some larger than one transaction) while readers and claimers run; afterwards,
  * with faults off, every message acknowledged with 201 must be there, in order, no failed post
  * may be half visible, and every 503 must carry the contract body.
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_UNAVAILABLE } from '../../functions/http/errors.js';
 import { FaultInjector } from '../../functions/store/dynamo/faults.js';
 import { Client, type Reply } from '../support/http.js';
-import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
+import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 import { listAll, record } from './support.js';
 
 const PRODUCERS = 4;
@@ -24,7 +25,7 @@ let client: Client;
 
 beforeAll(async () => {
   injector.enabled = false;
-  stack = await startTestStack(undefined, { decorateClient: (c) => void injector.attach(c) });
+  stack = await startTestStack(undefined, { ...LAMBDA_FAITHFUL, decorateClient: (c) => void injector.attach(c) });
   client = new Client(stack.url);
 });
 afterAll(async () => stack.stop());

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { OffsetClock } from '../../functions/core/clock.js';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../functions/local/stack.js';
+import { DEFAULT_CONTAINERS, startLocalStack, type LocalStack, type LocalStackOptions } from '../../functions/local/stack.js';
 import type { ApiConfig } from '../../functions/http/context.js';
 
 export interface TestStack extends LocalStack {
@@ -14,9 +14,15 @@ export interface TestStack extends LocalStack {
 
 const quietLogger = { info: () => undefined, error: () => undefined };
 
+/**
+ * The Lambda-faithful mode, as `npm start` runs by default: each request in an emulated container
+ * of its own. Tests of races and contention use it, so no in-process sharing can hide one.
+ */
+export const LAMBDA_FAITHFUL = { containers: DEFAULT_CONTAINERS } as const;
+
 export async function startTestStack(
   config?: Partial<ApiConfig>,
-  hooks: Pick<LocalStackOptions, 'decorateClient'> = {},
+  hooks: Pick<LocalStackOptions, 'decorateClient' | 'containers' | 'containerWaitMs'> = {},
 ): Promise<TestStack> {
   const clock = new OffsetClock();
   const stack = await startLocalStack({
