@@ -31,10 +31,11 @@ export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {
 }
 
 /** The element with this id; throws when the page lacks it (a build mistake, not a user error). */
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
+export function byId<T extends Element = HTMLElement>(id: string): T {
+  // querySelector is typed for any element (SVG too); the page's ids are plain words.
+  const el = document.querySelector<T>(`#${id}`);
   if (!el) throw new Error(`#${id} is missing from the page`);
-  return el as T;
+  return el;
 }
 
 /** Sets text only when it changed, so live updates do not touch the DOM (or screen readers) needlessly. */

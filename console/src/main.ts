@@ -63,15 +63,19 @@ const messagePager = new Pager();
 const statusEl = byId('status');
 const errorEl = byId('error');
 
+/** Whether the error shown came from a live update (cleared by the next one that works). */
+let errorFromRefresh = false;
+
 function announce(text: string): void {
   errorEl.textContent = '';
   statusEl.textContent = text;
 }
 
 /** Shows an error once: a live update failing every few seconds must not re-announce it each time. */
-function showError(err: unknown): void {
+function showError(err: unknown, fromRefresh = false): void {
   const text = err instanceof ApiError ? describeError(err) : err instanceof Error ? err.message : String(err);
   setText(errorEl, text);
+  errorFromRefresh = fromRefresh;
 }
 
 function describeError(err: ApiError): string {
@@ -93,6 +97,18 @@ const connected = (): Api => {
   if (!api) throw new Error('Connect first: enter a project ID (local mode) or a bearer token (deployment).');
   return api;
 };
+
+/**
+ * For loads that may overlap (a filter changed while a page loads): each call takes a turn, and
+ * only the latest turn may render, whatever order the answers arrive in.
+ */
+function turns(): () => () => boolean {
+  let last = 0;
+  return () => {
+    const mine = ++last;
+    return () => mine === last;
+  };
+}
 
 // ------------------------------------------------------------------ buttons that page
 
@@ -212,8 +228,10 @@ function refreshNow(): Promise<void> {
       again = false;
       try {
         await refreshOnce();
+        if (errorFromRefresh) errorEl.textContent = '';
+        errorFromRefresh = false;
       } catch (err) {
-        showError(err);
+        showError(err, true);
       }
     } while (again);
   })().finally(() => {
@@ -261,7 +279,7 @@ function renderStats(): void {
     dl.dataset.text = text;
     dl.replaceChildren(...items.map(([k, v]) => stat(k, v)));
   }
-  renderChart(byId('chart-plot') as unknown as SVGGElement, series, Date.now());
+  renderChart(byId<SVGGElement>('chart-plot'), series, Date.now());
   setText(byId('chart-desc'), describeChart(series));
 }
 
@@ -270,6 +288,7 @@ function selectQueue(name: string): void {
   byId('detail').hidden = false;
   setText(byId('detail-name'), name);
   byId('claim-result').replaceChildren();
+  claimTurn(); // a claim of the previous queue still loading must not show here
   messagePager.first();
   renderQueues();
   renderStats();
@@ -324,16 +343,19 @@ function messageRow(m: Message): HTMLTableRowElement {
   );
 }
 
+const messagesTurn = turns();
+
 async function loadMessages(): Promise<void> {
   const queue = selected;
   if (!queue) return;
+  const current = messagesTurn();
   const page = await connected().listMessages(queue, {
     limit: Number(pageSize.value),
     includeClaimed: includeClaimed.checked,
     includeDelayed: includeDelayed.checked,
     ...(messagePager.current !== undefined ? { marker: messagePager.current } : {}),
   });
-  if (queue !== selected) return; // another queue was selected meanwhile
+  if (!current()) return; // a later load (another page, filter or queue) renders instead
   messagePager.next = page.next;
   byId('message-rows').replaceChildren(...page.items.map(messageRow));
   byId('messages-empty').hidden = page.items.length > 0;
@@ -345,12 +367,16 @@ async function loadMessages(): Promise<void> {
 
 // ------------------------------------------------------------------ claims
 
+const claimTurn = turns();
+
 async function inspectClaim(claimId: string): Promise<void> {
   const queue = selected;
   if (!queue) return;
   const out = byId('claim-result');
+  const current = claimTurn();
   try {
     const claim = await connected().getClaim(queue, claimId);
+    if (!current()) return;
     const remaining = claim.ttl - claim.age;
     out.replaceChildren(
       h(
@@ -367,7 +393,7 @@ async function inspectClaim(claimId: string): Promise<void> {
     );
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
-      out.replaceChildren(h('p', {}, `No live claim ${claimId} on queue ${queue}: it expired, was released, or never existed.`));
+      if (current()) out.replaceChildren(h('p', {}, `No live claim ${claimId} on queue ${queue}: it expired, was released, or never existed.`));
       return;
     }
     throw err;
@@ -457,7 +483,10 @@ function init(): void {
     schedule();
   });
   byId('refresh').addEventListener('click', action(() => refreshNow()));
-  document.addEventListener('visibilitychange', () => (document.hidden ? window.clearTimeout(timer) : void refreshNow()));
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) window.clearTimeout(timer);
+    else if (api) void refreshNow();
+  });
 
   wirePager('queues-prev', 'queues-next', queuePager, refreshNow);
 
