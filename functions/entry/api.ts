@@ -84,7 +84,7 @@ export const messages = group('messages');
 export const claims = group('claims');
 
 /** Routes that never touch storage: `$default` serves them for path variants API Gateway does not match. */
-const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi']);
+const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi', 'console']);
 
 /**
  * `$default`: every request API Gateway matched to no route. NOTE: API Gateway routes are exact

@@ -15,14 +15,21 @@ import { header, rawBody, type HttpEvent, type HttpResponse } from './request.js
 import { methodsAt, ROUTES, type Route } from './routes.js';
 import { byteLength, normalizeClientId, validateProjectId } from './validation.js';
 
-/** Accept must allow JSON (a missing Accept does). */
-export function acceptsJson(accept: string | undefined): boolean {
+/** The Accept ranges that admit a route's answer: JSON (and JSON-home) unless the route produces another type. */
+function acceptedRanges(produces: string | undefined): string[] {
+  const types = produces === undefined ? ['application/json', 'application/json-home'] : [produces];
+  return ['*/*', ...types, ...types.map((t) => `${t.split('/')[0]}/*`)];
+}
+
+/** Accept must allow what the route answers with (a missing Accept does); `produces` defaults to JSON. */
+export function acceptsAnswer(accept: string | undefined, produces?: string): boolean {
   if (accept === undefined || accept.trim() === '') return true;
+  const ranges = acceptedRanges(produces);
   return accept.split(',').some((part) => {
     const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
     const q = params.find((p) => p.startsWith('q='));
     if (q !== undefined && Number(q.slice(2)) === 0) return false;
-    return ['application/json', 'application/*', '*/*', 'application/json-home'].includes(type);
+    return ranges.includes(type);
   });
 }
 
@@ -43,11 +50,11 @@ function prepare(event: HttpEvent, deps: Deps, route: Route): HandlerContext {
   if (byteLength(rawBody(event)) > LIMITS.REQUEST_BODY_HARD_MAX_BYTES) {
     throw new ApiError('payload-too-large', 'Request entity too large', `Request bodies may not exceed ${LIMITS.REQUEST_BODY_HARD_MAX_BYTES} bytes.`);
   }
-  if (!acceptsJson(header(event, 'accept'))) {
+  if (!acceptsAnswer(header(event, 'accept'), route.produces)) {
     throw new ApiError(
       'not-acceptable',
       'Media type not acceptable',
-      'Endpoint only serves `application/json`; specify client-side media type support with the "Accept" header.',
+      `Endpoint only serves \`${route.produces ?? 'application/json'}\`; specify client-side media type support with the "Accept" header.`,
     );
   }
   if (route.anonymous) return { event, project: '', clientId: '', deps };

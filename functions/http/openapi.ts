@@ -24,7 +24,7 @@ export const pathParameterNames = (path: string): string[] => [...path.matchAll(
 /** Errors any operation can answer with; a route's own entry for the same status wins. */
 function commonErrors(route: Route): Record<number, ResponseSpec> {
   const errors: Record<number, ResponseSpec> = {
-    406: errorResponse('`Accept` excludes JSON.'),
+    406: errorResponse(`\`Accept\` excludes ${route.produces ?? 'JSON'}.`),
   };
   if (!route.anonymous) {
     errors[400] = errorResponse('Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode).');

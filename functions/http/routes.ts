@@ -19,6 +19,11 @@ export interface RouteDefinition {
   readonly public?: boolean;
   /** Needs no Client-ID or project either: documents about the API, not about a tenant. */
   readonly anonymous?: boolean;
+  /**
+   * Media type of the success body when it is not JSON; the Accept check asks for this one
+   * (error bodies stay JSON). @default - JSON
+   */
+  readonly produces?: string;
   readonly summary: string;
 }
 
@@ -31,6 +36,8 @@ export const ROUTES = [
   { id: 'ping.get', method: 'GET', path: '/v2/ping', group: 'system', public: true, summary: 'Storage reachability (204/503)' },
   { id: 'ping.head', method: 'HEAD', path: '/v2/ping', group: 'system', public: true, summary: 'Storage reachability (204/503)' },
   { id: 'health', method: 'GET', path: '/v2/health', group: 'system', public: true, summary: 'Storage status' },
+  // The page is static: it calls the routes below from the browser with the user's own credentials.
+  { id: 'console', method: 'GET', path: '/console', group: 'system', public: true, anonymous: true, produces: 'text/html', summary: 'Web console (one HTML page)' },
 
   { id: 'queues.list', method: 'GET', path: '/v2/queues', group: 'queues', summary: 'List queues' },
   { id: 'queue.create', method: 'PUT', path: Q, group: 'queues', summary: 'Create a queue (with metadata)' },

@@ -38,6 +38,7 @@ export const ref = (name: ComponentName): JsonSchema => ({ $ref: `#/components/s
 
 export const PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch';
 export const JSON_HOME_MEDIA_TYPE = 'application/json-home';
+export const HTML_MEDIA_TYPE = 'text/html';
 
 const int = (minimum: number, maximum: number, extra: Record<string, unknown> = {}): JsonSchema => ({
   type: 'integer',
@@ -413,6 +414,33 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
   },
   health: {
     responses: { 200: { description: 'Storage status.', schema: ref('Health') } },
+  },
+  console: {
+    description:
+      'The web console: one self-contained HTML page (its script and style inline, allowed by hash in its ' +
+      '`Content-Security-Policy`). It holds no data: the browser calls this API with the credentials the user ' +
+      'enters (a bearer token, or `X-Project-ID` where the header is trusted). Needs no headers.',
+    query: [
+      {
+        name: 'If-None-Match',
+        in: 'header',
+        description: 'The `ETag` of a copy the browser holds: answered 304 when it is current.',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      200: {
+        description: 'The page.',
+        mediaType: HTML_MEDIA_TYPE,
+        schema: { type: 'string' },
+        headers: {
+          'Content-Security-Policy': { description: 'Only the page\u2019s own script and style; requests to this origin only.', schema: { type: 'string' } },
+          'Cache-Control': { description: '`no-cache`: revalidated on each load (cheap with `ETag`).', schema: { type: 'string' } },
+          ETag: { description: 'Changes with the page.', schema: { type: 'string' } },
+        },
+      },
+      304: { description: 'The copy named by `If-None-Match` is current (no body).', headers: { ETag: { description: 'Unchanged.', schema: { type: 'string' } } } },
+    },
   },
 
   'queues.list': {

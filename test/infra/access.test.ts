@@ -74,7 +74,8 @@ async function call(method: string, path: string, body?: unknown, query?: Record
   );
   // Every call must succeed (GET / answers 300 by design), or its storage path was not exercised.
   expect(res.statusCode, `${method} ${path}: ${res.body}`).toBeLessThan(path === '/' ? 400 : 300);
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : undefined };
+  const json = res.body && /json/.test(res.headers?.['content-type'] ?? '');
+  return { status: res.statusCode, body: json ? (JSON.parse(res.body as string) as Record<string, unknown>) : undefined };
 }
 
 describe('IAM grants vs. the DynamoDB actions each function really sends', () => {
@@ -89,6 +90,7 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     await call('GET', '/');
     await call('GET', '/v2');
     await call('GET', '/v2/openapi.json');
+    await call('GET', '/console');
     await call('GET', '/v2/ping');
     await call('HEAD', '/v2/ping');
     await call('GET', '/v2/health');

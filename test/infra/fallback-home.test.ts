@@ -13,6 +13,7 @@ describe('fallback serves storage-free routes for path variants', () => {
   it.each([
     ['/v2/', 200],
     ['/v2/openapi.json/', 200],
+    ['/console/', 200],
   ])('GET %s → %i without a table', async (path, status) => {
     const res = await fallback(event('GET', path), context);
     expect(res.statusCode).toBe(status);

@@ -67,10 +67,10 @@ describe('auth', () => {
     expect(routeByKey(jwt).get(key)?.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
   });
 
-  it('leaves only the public routes (versions, home, OpenAPI, ping, health) and $default open', () => {
+  it('leaves only the public routes (versions, home, OpenAPI, ping, health, console page) and $default open', () => {
     const open = [...routeByKey(jwt)].filter(([, r]) => r.Properties.AuthorizationType !== 'JWT').map(([key]) => key);
     expect(open.sort()).toEqual([...routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`), '$default'].sort());
-    expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/', '/v2', '/v2/openapi.json', '/v2/ping', '/v2/ping', '/v2/health']);
+    expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/', '/v2', '/v2/openapi.json', '/v2/ping', '/v2/ping', '/v2/health', '/console']);
   });
 
   it('tells the functions which claim carries the project, and not to trust the header', () => {

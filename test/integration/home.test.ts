@@ -115,10 +115,10 @@ describe('home document ↔ route table', () => {
     },
   );
 
-  it('advertises every route except the versions list and itself', () => {
+  it('advertises every route except the versions list, itself and the console page (HTML, not an API resource)', () => {
     const advertised = new Set(resources.flatMap(([, r]) => r.hints.allow.map((m) => `${m} ${pathOf(r)}`)));
     const missing = routes
-      .filter((route) => route.id !== 'versions' && route.id !== 'home')
+      .filter((route) => route.id !== 'versions' && route.id !== 'home' && route.id !== 'console')
       .map((route) => `${route.method} ${route.path}`)
       .filter((key) => !advertised.has(key));
     expect(missing).toEqual([]);

@@ -13,6 +13,7 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'ping.get': system.ping,
   'ping.head': system.ping,
   health: system.health,
+  console: system.consolePage,
   'queues.list': queues.listQueues,
   'queue.create': queues.createQueue,
   'queue.get': queues.getQueue,
