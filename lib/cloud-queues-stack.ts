@@ -9,7 +9,7 @@ import type { Schedule } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/api.js';
+import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/authorizer.js';
 import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.js';
 import { ACCESS } from './access.js';
 import { Monitoring } from './monitoring.js';

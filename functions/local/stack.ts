@@ -4,7 +4,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AuthorizerHandler } from '../auth/authorizer.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { DeploymentSecrets } from '../core/secrets.js';
 import { createApi } from '../http/app.js';
 import type { ApiConfig, Logger } from '../http/context.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,7 +15,9 @@ import { DynamoStore } from '../store/dynamo/store.js';
 import { startSweepTimer } from '../sweeper/interval.js';
 import { Sweeper } from '../sweeper/sweeper.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { behindAuthorizer } from './authorizer.js';
 import { addCommitBarrier } from './durable-writes.js';
+import { fileSecrets, memorySecrets } from './secrets.js';
 import { createLocalServer } from './server.js';
 
 export const DEFAULT_TABLE = 'cloud-queues';
@@ -40,6 +44,17 @@ export interface LocalStackOptions {
   readonly decorateClient?: (client: DynamoDBDocumentClient) => void;
   /** Run the sweeper every this many ms, like the deployed schedule; 0/undefined: never (tests sweep themselves). */
   readonly sweepIntervalMs?: number;
+  /**
+   * The signing secret and message key.
+   * @default - kept under `dataDir` (generated once), or random for this process without one
+   */
+  readonly secrets?: DeploymentSecrets;
+  /**
+   * Behave like a deployment: run this authorizer before every non-public route (as API Gateway
+   * runs the Lambda authorizer) and take the project from its verdict, never from X-Project-ID.
+   * @default - local mode: X-Project-ID names the project
+   */
+  readonly authorizer?: AuthorizerHandler;
 }
 
 export interface LocalStack {
@@ -47,6 +62,7 @@ export interface LocalStack {
   readonly dynamoEndpoint: string;
   readonly tableName: string;
   readonly store: DynamoStore;
+  readonly secrets: DeploymentSecrets;
   readonly server: Server;
   readonly dynamo?: DynamoDbLocal;
   stop(): Promise<void>;
@@ -71,12 +87,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.decorateClient?.(client);
     const clock = options.clock ?? systemClock;
     const store = new DynamoStore({ client, tableName, clock });
-    const api = createApi({
+    const secrets = options.secrets ?? (options.dataDir ? fileSecrets(options.dataDir) : memorySecrets());
+    const served = createApi({
       store,
       clock,
-      config: { trustProjectHeader: true, projectClaim: 'project_id', ...options.config },
+      config: { trustProjectHeader: !options.authorizer, ...options.config },
       log: options.logger ?? consoleLogger,
+      secrets,
     });
+    const api = options.authorizer ? behindAuthorizer(served, options.authorizer) : served;
     const server = createLocalServer({ api, ...(options.logRequest ? { logRequest: options.logRequest } : {}) });
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -94,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       client.destroy();
       await dynamo?.stop();
     };
-    return { url: `http://${host}:${port}`, dynamoEndpoint, tableName, store, server, ...(dynamo ? { dynamo } : {}), stop };
+    return { url: `http://${host}:${port}`, dynamoEndpoint, tableName, store, secrets, server, ...(dynamo ? { dynamo } : {}), stop };
   } catch (err) {
     await dynamo?.stop();
     throw err;

@@ -13,6 +13,7 @@ import { systemClock } from '../../functions/core/clock.js';
 import { createApi, type ApiHandler } from '../../functions/http/app.js';
 import { FUNCTION_GROUPS, pathPattern, ROUTES, routesOf, type FunctionGroup, type Route } from '../../functions/http/routes.js';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
+import { memorySecrets } from '../../functions/local/secrets.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { Sweeper } from '../../functions/sweeper/sweeper.js';
@@ -62,7 +63,7 @@ function recordingApi(group: FunctionGroup, tableName: string): ApiHandler {
   const client = recordingClient(used.get(group) as Used);
   const store = new DynamoStore({ client, tableName, clock: systemClock });
   const quiet = { info: () => undefined, error: () => undefined };
-  return createApi({ store, clock: systemClock, config: { trustProjectHeader: true, projectClaim: 'project_id' }, log: quiet }, routesOf(group));
+  return createApi({ store, clock: systemClock, config: { trustProjectHeader: true }, log: quiet, secrets: memorySecrets() }, routesOf(group));
 }
 
 const project = `p-${randomUUID()}`;

@@ -32,6 +32,7 @@ import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { newMessageId } from '../../functions/store/dynamo/keys.js';
 import { A, claimKey, messageItem, messageKey, stateKey } from '../../functions/store/dynamo/requests.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
+import { memorySecrets } from '../../functions/local/secrets.js';
 
 const TABLE = 'faults';
 const ref = { project: 'p', queue: 'q' };
@@ -248,7 +249,8 @@ describe('exhausted retries reach the client as the contract 503', () => {
     createApi({
       store,
       clock,
-      config: { trustProjectHeader: true, projectClaim: 'project_id' },
+      config: { trustProjectHeader: true },
+      secrets: memorySecrets(),
       log: { info: () => undefined, error: () => undefined },
     });
 

@@ -32,10 +32,10 @@ export const getClaim: RouteHandler = async (ctx) => {
   const claim = await ctx.deps.store.getClaim(ref, claimId);
   if (!claim) throw claimNotFound(ctx, claimId);
   const now = ctx.deps.clock.now();
+  // Zaqar's claim document: no `grace` (its response schema forbids the key).
   return json(200, {
     age: age(claim.createdAt, now),
     ttl: claim.ttl,
-    grace: claim.grace,
     messages: claim.messages.map((m) => formatMessage(ref.queue, m, now)),
     href: claimHref(ref.queue, claim.id),
   });
