@@ -36,7 +36,8 @@ const FETCH_TIMEOUT_MS = 3_000;
 
 /** Failures that say the token is bad; anything else (network, a broken JWKS) says nothing about it. */
 const TOKEN_ERRORS = [
-  errors.JWTClaimValidationFailed, // also JWTExpired
+  errors.JWTClaimValidationFailed,
+  errors.JWTExpired,
   errors.JWTInvalid,
   errors.JWSInvalid,
   errors.JWSSignatureVerificationFailed,

@@ -13,10 +13,8 @@ import type { Context } from 'aws-lambda';
 import { createAuthorizer, type AuthorizerEvent, type AuthorizerHandler, type AuthorizerResult } from '../auth/authorizer.js';
 import type { JwtSettings } from '../auth/jwt.js';
 import { systemClock } from '../core/clock.js';
+import { DEFAULT_PROJECT_CLAIM } from './env.js';
 import { secretsManagerSecrets } from './secrets.js';
-
-/** JWT claim carrying the project when PROJECT_CLAIM is not set. */
-export const DEFAULT_PROJECT_CLAIM = 'project_id';
 
 /** JWT settings from the environment; throws when the issuer or the audience is missing. */
 export function jwtSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JwtSettings {
@@ -27,18 +25,19 @@ export function jwtSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JwtSet
 }
 
 let logger: PowertoolsLogger | undefined;
-let authorize: AuthorizerHandler | undefined;
+let authorizer: AuthorizerHandler | undefined;
 
-export const handler = async (event: AuthorizerEvent, context: Context): Promise<AuthorizerResult> => {
+/** Exported as `authorize` (the sweeper's entry is `handler`: one name per function keeps them apart). */
+export const authorize = async (event: AuthorizerEvent, context: Context): Promise<AuthorizerResult> => {
   logger ??= new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cloud-queues' });
   logger.addContext(context);
   logger.appendKeys({ apiRequestId: event.requestContext.requestId, routeKey: event.routeKey });
   const log = logger;
-  authorize ??= createAuthorizer({
+  authorizer ??= createAuthorizer({
     jwt: jwtSettingsFromEnv(),
     secrets: secretsManagerSecrets(),
     clock: systemClock,
     log: (message, details) => log.info(message, details),
   });
-  return authorize(event);
+  return authorizer(event);
 };

@@ -10,11 +10,10 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { DeploymentSecrets } from '../core/secrets.js';
+import { SECRET_ENV } from './env.js';
 
 /** How long a container keeps a secret before reading it again. */
 export const SECRET_MAX_AGE_SECONDS = 300;
-
-export const SECRET_ENV = { signing: 'SIGNING_SECRET_ARN', message: 'MESSAGE_KEY_SECRET_ARN' } as const;
 
 /**
  * Secrets from the ARNs in `env`; nothing is read until a secret is first needed. A function

@@ -70,6 +70,11 @@ const RESERVED_METADATA: Record<string, JsonSchema> = {
   _max_claim_count: int(1, LIMITS.MAX_CLAIM_COUNT_MAX, { description: 'Claims after which a message moves to the dead-letter queue.' }),
   _dead_letter_queue: { ...QUEUE_NAME, description: 'Queue that receives messages claimed `_max_claim_count` times.' },
   _dead_letter_queue_messages_ttl: seconds('TTL of messages moved to the dead-letter queue', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+  _enable_encrypt_messages: {
+    type: 'boolean',
+    default: false,
+    description: 'Encrypt the bodies of messages posted from now on (AES-256-GCM under the deployment\u2019s message key) before they are stored; reads decrypt them.',
+  },
 };
 
 /** Schemas shared by several routes, emitted as `components.schemas`. */

@@ -247,6 +247,10 @@ export function validateMetadata(meta: QueueMetadata, title: string = INVALID_RE
   intIn('_max_claim_count', 1, LIMITS.MAX_CLAIM_COUNT_MAX,
     `_max_claim_count can not exceed ${LIMITS.MAX_CLAIM_COUNT_MAX}, and must be at least 1.`);
   intIn('_dead_letter_queue_messages_ttl', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, TTL_TEXT);
+  // Encryption is real (functions/http/bodies.ts): only a boolean can say whether to do it.
+  if ('_enable_encrypt_messages' in meta && typeof meta._enable_encrypt_messages !== 'boolean') {
+    fail('_enable_encrypt_messages must be a boolean.');
+  }
   if ('_dead_letter_queue' in meta) {
     const v = meta._dead_letter_queue;
     if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(v)) {
