@@ -16,7 +16,7 @@ const quietLogger = { info: () => undefined, error: () => undefined };
 
 export async function startTestStack(
   config?: Partial<ApiConfig>,
-  hooks: Pick<LocalStackOptions, 'decorateClient'> = {},
+  hooks: Pick<LocalStackOptions, 'decorateClient' | 'authorizer' | 'secrets'> = {},
 ): Promise<TestStack> {
   const clock = new OffsetClock();
   const stack = await startLocalStack({

@@ -5,57 +5,32 @@
  * authorizer would have accepted it; a signed URL only when Zaqar's check holds. Secrets Manager
  * is mocked (aws-sdk-client-mock) for the entry point and its secret cache.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthorizer, type AuthorizerEvent, type AuthorizerHandler } from '../../functions/auth/authorizer.js';
 import { createSignedUrl } from '../../functions/auth/signed-url.js';
 import { ManualClock } from '../../functions/core/clock.js';
 import { secretsManagerSecrets } from '../../functions/entry/secrets.js';
+import { startIssuer, TEST_AUDIENCE as AUDIENCE, type TestIssuer } from '../support/issuer.js';
 
-const AUDIENCE = 'client-a';
 const SIGNING_SECRET = 'signing-secret-for-tests';
 /** Signed URLs are judged by this clock; `jose` judges JWTs by the wall clock, so it starts there. */
 const clock = new ManualClock(Date.now());
 
-type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
-let keys: KeyPair;
-let strangerKeys: KeyPair;
+let idp: TestIssuer;
 let issuer = '';
-let server: Server;
-let serveKeys = true;
-
 beforeAll(async () => {
-  keys = await generateKeyPair('RS256');
-  strangerKeys = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  server = createServer((req, res) => {
-    if (!serveKeys) {
-      res.writeHead(503).end();
-      return;
-    }
-    if (req.url === '/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks.json` }));
-    } else if (req.url === '/jwks.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  idp = await startIssuer();
+  issuer = idp.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => idp.stop());
 
-/** A token as the issuer would mint it; `over` changes claims, `sign` the key. */
-async function token(over: JWTPayload = {}, options: { key?: KeyPair; kid?: string; expiresIn?: number } = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const claims: JWTPayload = { iss: issuer, aud: AUDIENCE, sub: 'user-1', project_id: 'p-jwt', iat: now, exp: now + (options.expiresIn ?? 300), ...over };
-  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
-  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'k1' }).sign((options.key ?? keys).privateKey);
-}
+/** A token from the test issuer, with the project claim. */
+const token = (over: JWTPayload = {}, options: { stranger?: boolean; kid?: string; expiresIn?: number } = {}) =>
+  idp.mint({ project_id: 'p-jwt', ...over }, options);
 
 function authorizerEvent(method: string, path: string, headers: Record<string, string>): AuthorizerEvent {
   return {
@@ -116,7 +91,7 @@ describe('JWTs', () => {
     ['client_id ignored when aud is present', () => token({ aud: 'client-z', client_id: 'client-a' })],
     ['without the project claim', () => token({ project_id: undefined })],
     ['with an empty project', () => token({ project_id: '' })],
-    ['signed by another key', () => token({}, { key: strangerKeys })],
+    ['signed by another key', () => token({}, { stranger: true })],
     ['naming an unknown key', () => token({}, { kid: 'k2' })],
     ['unsigned (alg none)', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: issuer, aud: AUDIENCE, project_id: 'p', exp: 9e9 })).toString('base64url')}.`],
     ['HMAC-signed with the public key', async () => new SignJWT({ iss: issuer, aud: AUDIENCE, project_id: 'p', exp: 9_999_999_999 }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode('k'))],
@@ -134,12 +109,12 @@ describe('JWTs', () => {
 
   it("the issuer's keys unreachable → unavailable (503), never unauthorized", async () => {
     const fresh = createAuthorizer({ jwt: { issuer, audience: [AUDIENCE], projectClaim: 'project_id' }, secrets: { signingSecret: () => Promise.resolve('s') }, clock });
-    serveKeys = false;
+    idp.setAvailable(false);
     try {
       const t = await token();
       expect((await fresh(authorizerEvent('GET', '/v2/queues', { 'x-auth-token': t }))).context).toMatchObject({ denied: 'unavailable' });
     } finally {
-      serveKeys = true;
+      idp.setAvailable(true);
     }
     // Discovery is retried after a failure.
     expect((await fresh(authorizerEvent('GET', '/v2/queues', { 'x-auth-token': await token() }))).context).toEqual({ project: 'p-jwt', via: 'jwt' });
