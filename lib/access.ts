@@ -66,3 +66,30 @@ export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
 /** `dynamodb:Action` strings, sorted so templates and assertions are stable. */
 export const iamActions = (actions: readonly DynamoAction[]): string[] =>
   [...new Set(actions)].sort().map((a) => `dynamodb:${a}`);
+
+/** The deployment's secrets (lib/secrets.ts); functions/core/secrets.ts is what reads them. */
+export type SecretName = 'signing' | 'message';
+
+/** A function that can be granted secrets: the route groups, the sweeper and the authorizer. */
+export type SecretSubject = AccessSubject | 'authorizer';
+
+/**
+ * Which secrets each function reads (`secretsmanager:GetSecretValue` on exactly those), by auth
+ * mode; test/infra/access.test.ts records what the code really reads.
+ * - signing: the authorizer verifies signed URLs; the queues group signs them (share). With
+ *   trustProjectHeader there is no authorizer, so every group serving signable routes verifies.
+ * - message: the groups that write or return message bodies (encrypted queues).
+ */
+export function secretsOf(subject: SecretSubject, trustedHeader: boolean): readonly SecretName[] {
+  switch (subject) {
+    case 'authorizer':
+    case 'queues':
+      return ['signing'];
+    case 'messages':
+    case 'claims':
+      return trustedHeader ? ['signing', 'message'] : ['message'];
+    case 'system':
+    case 'sweeper':
+      return [];
+  }
+}

@@ -3,23 +3,29 @@
  * the HTTP API generated from the route table, the scheduled sweeper, alarms and dashboard.
  * Environment-agnostic on purpose: synth needs no AWS account, no credentials and no lookups.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { CorsPreflightOptions, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Schedule } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/api.js';
+import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/env.js';
 import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.js';
-import { ACCESS } from './access.js';
+import { ACCESS, secretsOf, type SecretName, type SecretSubject } from './access.js';
 import { Monitoring } from './monitoring.js';
 import { QueueTable } from './queue-table.js';
 import { QueuesApi, type ApiAuth } from './queues-api.js';
+import { DeploymentSecrets } from './secrets.js';
 import { ServiceFunction } from './service-function.js';
 import { Sweeper } from './sweeper.js';
 
 /** Lambda entry of the API functions: one export per route group, plus `fallback`. */
 export const API_ENTRY = 'functions/entry/api.ts';
+/** Lambda entry of the REQUEST authorizer (export `authorize`). */
+export const AUTHORIZER_ENTRY = 'functions/entry/authorizer.ts';
+
+/** API Gateway waits at most 10 s for an authorizer; it answers in milliseconds when warm. */
+const AUTHORIZER_TIMEOUT = Duration.seconds(10);
 
 export interface CloudQueuesStackProps extends StackProps {
   /**
@@ -97,6 +103,9 @@ export class CloudQueuesStack extends Stack {
   readonly functions: Readonly<Record<FunctionGroup, ServiceFunction>>;
   readonly fallback: ServiceFunction;
   readonly api: QueuesApi;
+  /** The REQUEST authorizer (absent with trustProjectHeader). */
+  readonly authorizer?: ServiceFunction;
+  readonly secrets: DeploymentSecrets;
   readonly sweeper: Sweeper;
   readonly monitoring: Monitoring;
 
@@ -110,11 +119,16 @@ export class CloudQueuesStack extends Stack {
       deletionProtection: props.tableDeletionProtection ?? true,
     });
 
+    this.secrets = new DeploymentSecrets(this, 'Secrets', { messageKeyRemovalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN });
+    const trustedHeader = auth.mode === 'trusted-header';
+    /** The secrets `subject` reads (lib/access.ts), as ServiceFunction wants them. */
+    const secretsFor = (subject: SecretSubject) =>
+      Object.fromEntries(secretsOf(subject, trustedHeader).map((name): [SecretName, DeploymentSecrets['secrets'][SecretName]] => [name, this.secrets.secrets[name]]));
+
     // Read by functions/entry/api.ts (and the sweeper) at the first invocation.
     const environment: Record<string, string> = {
       TABLE_NAME: this.table.table.tableName,
-      TRUST_PROJECT_HEADER: String(auth.mode === 'trusted-header'),
-      PROJECT_CLAIM: props.projectClaim ?? DEFAULT_PROJECT_CLAIM,
+      TRUST_PROJECT_HEADER: String(trustedHeader),
       POWERTOOLS_SERVICE_NAME: 'cloud-queues',
       // The SDK's Node-version notice is noise in every cold start's log.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -129,10 +143,31 @@ export class CloudQueuesStack extends Stack {
         table: this.table,
         access: ACCESS[group],
         environment,
+        secrets: secretsFor(group),
         logRetention,
       });
     }
     this.functions = functions;
+    if (auth.mode === 'jwt') {
+      this.authorizer = new ServiceFunction(this, 'authorizer', {
+        entry: AUTHORIZER_ENTRY,
+        handler: 'authorize',
+        description: 'Cloud Queues API: REQUEST authorizer (JWT from Authorization or X-Auth-Token, or a signed URL)',
+        table: this.table,
+        access: { table: [], indexes: [] },
+        environment: {
+          JWT_ISSUER: auth.issuer,
+          JWT_AUDIENCE: auth.audience.join(','),
+          PROJECT_CLAIM: props.projectClaim ?? DEFAULT_PROJECT_CLAIM,
+          POWERTOOLS_SERVICE_NAME: 'cloud-queues',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        secrets: secretsFor('authorizer'),
+        memorySize: 256,
+        timeout: AUTHORIZER_TIMEOUT,
+        logRetention,
+      });
+    }
     this.fallback = new ServiceFunction(this, 'fallbackApi', {
       entry: API_ENTRY,
       handler: 'fallback',
@@ -150,6 +185,7 @@ export class CloudQueuesStack extends Stack {
       functions: groupFunctions,
       fallback: this.fallback.fn,
       auth,
+      ...(this.authorizer ? { authorizer: this.authorizer.fn } : {}),
       accessLogRetention: logRetention,
       ...(props.throttle ? { throttle: props.throttle } : {}),
       ...(props.cors ? { cors: props.cors } : {}),
@@ -164,7 +200,7 @@ export class CloudQueuesStack extends Stack {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.api.api,
-      functions: { ...groupFunctions, fallback: this.fallback.fn },
+      functions: { ...groupFunctions, fallback: this.fallback.fn, ...(this.authorizer ? { authorizer: this.authorizer.fn } : {}) },
       sweeper: this.sweeper.function.fn,
       table: this.table.table,
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),

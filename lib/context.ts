@@ -10,8 +10,19 @@ import type { CloudQueuesStackProps } from './cloud-queues-stack.js';
 /** Used when no auth is configured: every non-public route rejects every token until it is set. */
 export const PLACEHOLDER_ISSUER = 'https://issuer.example.invalid';
 const PLACEHOLDER_AUDIENCE = 'cloud-queues';
-/** Headers a Zaqar client sends (browsers preflight every one of them). */
-const CORS_HEADERS = ['authorization', 'content-type', 'client-id', 'x-project-id', 'accept'];
+/** Headers a Zaqar client sends (browsers preflight every one of them), signed-URL headers included. */
+const CORS_HEADERS = [
+  'authorization',
+  'x-auth-token',
+  'content-type',
+  'client-id',
+  'x-project-id',
+  'accept',
+  'url-signature',
+  'url-expires',
+  'url-methods',
+  'url-paths',
+];
 const CORS_MAX_AGE = Duration.hours(1);
 
 export const CONTEXT_KEYS = [

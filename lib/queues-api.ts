@@ -4,11 +4,17 @@
  * `$default` route (the fallback function) answers everything else: storage-free documents at
  * trailing-slash paths, a 308 for other trailing-slash variants, Zaqar-style 404/405 otherwise.
  *
- * NOTE: HTTP API (not REST): native JWT authorizers, payload 2.0 events (what the handlers and
- * the local server speak), lower latency and about a third of the price. What REST would add
- * (WAF, API keys, request validation) does not apply to a Zaqar endpoint.
+ * Every non-public route sits behind one Lambda REQUEST authorizer (functions/entry/authorizer.ts):
+ * it accepts a JWT (`Authorization: Bearer` or `X-Auth-Token`) or a Zaqar signed URL and hands its
+ * verdict to the route's function, which enforces it first. No identity source (a request may
+ * authenticate by any of three headers, and API Gateway would refuse one that lacks any listed
+ * source) and no result cache (a signed URL's verdict depends on the path and method).
+ *
+ * NOTE: HTTP API (not REST): Lambda authorizers with simple responses, payload 2.0 events (what
+ * the handlers and the local server speak), lower latency and about a third of the price. What
+ * REST would add (WAF, API keys, request validation) does not apply to a Zaqar endpoint.
  */
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -20,7 +26,7 @@ import {
   type IHttpRouteAuthorizer,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,7 +42,7 @@ export type ApiAuth =
       /** Accepted `aud` (or Cognito `client_id`) values. */
       readonly audience: readonly string[];
     }
-  /** No authorizer: the X-Project-ID header is trusted. Only for private or test deployments. */
+  /** No authorizer: the X-Project-ID header is trusted (signed URLs are still verified). Only for private or test deployments. */
   | { readonly mode: 'trusted-header' };
 
 /** Default stage throttling: requests per second, steady and burst. */
@@ -48,6 +54,8 @@ export interface QueuesApiProps {
   /** Serves `$default` (unknown paths and methods). */
   readonly fallback: IFunction;
   readonly auth: ApiAuth;
+  /** The REQUEST authorizer's function; required in `jwt` mode, unused with a trusted header. */
+  readonly authorizer?: IFunction;
   /** @default DEFAULT_THROTTLE */
   readonly throttle?: ThrottleSettings;
   /** @default - no CORS: browsers cannot call the API from other origins */
@@ -100,11 +108,13 @@ export class QueuesApi extends Construct {
       },
     });
 
+    if (props.auth.mode === 'jwt' && !props.authorizer) throw new Error('QueuesApi: the jwt mode needs the authorizer function');
     const authorizer: IHttpRouteAuthorizer | undefined =
-      props.auth.mode === 'jwt'
-        ? new HttpJwtAuthorizer('Jwt', props.auth.issuer, {
-            jwtAudience: [...props.auth.audience],
-            identitySource: ['$request.header.Authorization'],
+      props.auth.mode === 'jwt' && props.authorizer
+        ? new HttpLambdaAuthorizer('Authorizer', props.authorizer, {
+            responseTypes: [HttpLambdaResponseType.SIMPLE],
+            identitySource: [],
+            resultsCacheTtl: Duration.seconds(0),
           })
         : undefined;
 

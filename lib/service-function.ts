@@ -9,7 +9,9 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { iamActions, type TableAccess } from './access.js';
+import { SECRET_ENV } from '../functions/entry/env.js';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { iamActions, type SecretName, type TableAccess } from './access.js';
 import type { QueueTable } from './queue-table.js';
 
 /** Repository root: esbuild resolves entries and node_modules from here. */
@@ -31,6 +33,12 @@ export interface ServiceFunctionProps {
   /** DynamoDB actions this function may perform (lib/access.ts). */
   readonly access: TableAccess;
   readonly environment: Record<string, string>;
+  /**
+   * Secrets the function reads (`secretsmanager:GetSecretValue` on each, and its ARN in the
+   * environment variable functions/entry/secrets.ts reads).
+   * @default - none
+   */
+  readonly secrets?: Partial<Record<SecretName, ISecret>>;
   /** @default 15 seconds */
   readonly timeout?: Duration;
   /** @default 512 (arm64 CPU scales with memory; 512 MB keeps cold starts short) */
@@ -65,6 +73,12 @@ export class ServiceFunction extends Construct {
     for (const { actions, arns } of resources) {
       role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: iamActions(actions), resources: arns }));
     }
+    // Not Secret.grantRead: that adds DescribeSecret, which nothing here calls.
+    const secretEnv: Record<string, string> = {};
+    for (const [name, secret] of Object.entries(props.secrets ?? {}) as [SecretName, ISecret][]) {
+      role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+      secretEnv[SECRET_ENV[name]] = secret.secretArn;
+    }
 
     this.fn = new NodejsFunction(this, 'Function', {
       entry: entryPath(props.entry),
@@ -80,6 +94,7 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       environment: {
         ...props.environment,
+        ...secretEnv,
         // Stack traces point into functions/**.ts instead of the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
       },

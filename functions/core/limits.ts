@@ -42,6 +42,9 @@ export const LIMITS = {
   QUEUES_PER_PAGE_MAX: 20,
   QUEUES_PER_PAGE_DEFAULT: 10,
 
+  /** Lifetime of a signed URL whose share request names no `expires` (Zaqar: one day). */
+  SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
+
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
 } as const;

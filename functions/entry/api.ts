@@ -6,33 +6,31 @@
  *
  * Environment (set by lib/cloud-queues-stack.ts):
  * - TABLE_NAME: the DynamoDB table (required by every group handler).
- * - TRUST_PROJECT_HEADER: `true` only when the stack was deployed without an authorizer.
- * - PROJECT_CLAIM: the JWT claim carrying the project (default `project_id`).
+ * - TRUST_PROJECT_HEADER: `true` only when the stack was deployed without an authorizer;
+ *   otherwise the project is the one the Lambda authorizer put in its context (entry/authorizer.ts).
+ * - SIGNING_SECRET_ARN, MESSAGE_KEY_SECRET_ARN: the secrets this function may read (entry/secrets.ts).
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local (as the sweeper entry).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { systemClock } from '../core/clock.js';
 import type { QueueStore } from '../core/model.js';
+import { NO_SECRETS } from '../core/secrets.js';
 import { createApi, type ApiHandler } from '../http/app.js';
 import type { ApiConfig, Deps, Logger } from '../http/context.js';
 import type { HttpEvent, HttpResponse } from '../http/request.js';
 import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod } from '../http/routes.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
+import { secretsManagerSecrets } from './secrets.js';
 
 export const SERVICE_NAME = 'cloud-queues';
-/** JWT claim carrying the project when PROJECT_CLAIM is not set. */
-export const DEFAULT_PROJECT_CLAIM = 'project_id';
 
 export type LambdaHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
 
 /** API settings from the environment; anything but `TRUST_PROJECT_HEADER=true` keeps the header untrusted. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return {
-    trustProjectHeader: env.TRUST_PROJECT_HEADER === 'true',
-    projectClaim: env.PROJECT_CLAIM || DEFAULT_PROJECT_CLAIM,
-  };
+  return { trustProjectHeader: env.TRUST_PROJECT_HEADER === 'true' };
 }
 
 /** The service's `Logger` on Powertools: one JSON line per entry, with the Lambda and API request ids. */
@@ -55,7 +53,7 @@ function depsWithStore(): Deps {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = createDocumentClient(endpoint ? { endpoint } : {});
   const store = new DynamoStore({ client, tableName, clock: systemClock });
-  storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) };
+  storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: secretsManagerSecrets() };
   return storeDeps;
 }
 
@@ -96,7 +94,8 @@ const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi'
  */
 export const fallback: LambdaHandler = lambdaHandler(() => {
   const served = routesOf('system').filter((r) => STORAGE_FREE.has(r.id));
-  const api = createApi({ store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()) }, served);
+  const deps = { store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: NO_SECRETS };
+  const api = createApi(deps, served);
   return async (event, context) => {
     const path = event.rawPath;
     const method = event.requestContext.http.method as HttpMethod;

@@ -1,18 +1,18 @@
 /** What every handler receives: the event, the resolved tenant and client, and the injected dependencies. */
 import type { Clock } from '../core/clock.js';
 import type { QueueRef, QueueStore } from '../core/model.js';
+import type { DeploymentSecrets } from '../core/secrets.js';
 import type { HttpEvent, HttpResponse } from './request.js';
 import { pathParam } from './request.js';
 import { validateQueueName } from './validation.js';
 
 export interface ApiConfig {
   /**
-   * Trust the client's X-Project-ID header as the tenant. Only for local mode or a deployment
-   * that explicitly opts in; otherwise the tenant comes from the authorizer's identity.
+   * Trust the client's X-Project-ID header as the tenant (signed URLs are still verified). Only
+   * for local mode or a deployment that explicitly opts in; otherwise the tenant is the one the
+   * authorizer established (functions/auth/authenticate.ts), passed in its context.
    */
   readonly trustProjectHeader: boolean;
-  /** JWT claim that carries the project when a JWT authorizer is used. */
-  readonly projectClaim: string;
 }
 
 export interface Logger {
@@ -25,6 +25,8 @@ export interface Deps {
   readonly clock: Clock;
   readonly config: ApiConfig;
   readonly log: Logger;
+  /** Signing secret (share, signed URLs in trusted-header mode) and message key (encrypted queues). */
+  readonly secrets: DeploymentSecrets;
 }
 
 export interface HandlerContext {

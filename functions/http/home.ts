@@ -1,6 +1,6 @@
 /**
  * The JSON-home document served at GET /v2 and /v2/, in the shape Zaqar serves
- * (docs/zaqar-reference.md §3), minus what we do not serve (share, subscriptions, pools,
+ * (docs/zaqar-reference.md §3), minus what we do not serve (subscriptions, pools,
  * flavors). NOTE: where Zaqar's document disagrees with its own handlers we follow the
  * handlers: the message-delete template says `{?claim_id}` (Zaqar: `{?claim}`, a parameter
  * nothing reads), and every query parameter we accept is listed. test/integration/home.test.ts
@@ -32,6 +32,7 @@ export function buildHomeDocument() {
       'rel/queue': { 'href-template': Q, 'href-vars': qv, hints: hints(['GET', 'PUT', 'DELETE', 'PATCH']) },
       'rel/queue_stats': { 'href-template': `${Q}/stats`, 'href-vars': qv, hints: hints(['GET']) },
       'rel/queue_purge': { 'href-template': `${Q}/purge`, 'href-vars': qv, hints: hints(['POST'], true) },
+      'rel/queue_share': { 'href-template': `${Q}/share`, 'href-vars': qv, hints: hints(['POST'], true) },
       'rel/messages': {
         'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed,ids}`,
         'href-vars': {

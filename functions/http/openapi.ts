@@ -29,7 +29,10 @@ function commonErrors(route: Route): Record<number, ResponseSpec> {
   if (!route.anonymous) {
     errors[400] = errorResponse('Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode).');
   }
-  if (!route.public) errors[401] = errorResponse('No project identity (deployment with an authorizer).');
+  if (!route.public) {
+    errors[401] = errorResponse('No valid credentials (deployment with an authorizer): no token, or a token that does not verify.');
+    errors[404] = errorResponse('A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project.');
+  }
   if (route.group !== 'system' || route.id === 'health') {
     errors[503] = errorResponse('Storage failed; the description ends "Please try again in a few seconds."', {
       'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } },
@@ -62,6 +65,22 @@ function parameter(p: ParameterSpec) {
   };
 }
 
+/**
+ * Behind the authorizer: a JWT (as a bearer token or as X-Auth-Token), or a signed URL's headers.
+ * In local mode and with trustProjectHeader, X-Project-ID names the project instead.
+ */
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from the configured issuer; the project is one of its claims.' },
+  authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'The same JWT, as python-zaqarclient\u2019s keystone backend sends a pre-issued token.' },
+  signedUrl: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'URL-Signature',
+    description: 'A signed URL from `POST /v2/queues/{queue_name}/share`, sent with `URL-Expires`, `URL-Methods`, `URL-Paths` and `X-Project-ID`.',
+  },
+} as const;
+const SECURITY = [{ bearer: [] }, { authToken: [] }, { signedUrl: [] }];
+
 const headerRef = (name: keyof typeof HEADER_PARAMETERS) => ({ $ref: `#/components/parameters/${name}` });
 
 function operation(route: Route) {
@@ -90,6 +109,7 @@ function operation(route: Route) {
     summary: route.summary,
     ...(spec.description ? { description: spec.description } : {}),
     parameters: [...pathParams, ...(spec.query ?? []).map(parameter), ...headers],
+    ...(route.public ? {} : { security: SECURITY }),
     ...(body
       ? {
           requestBody: {
@@ -131,6 +151,7 @@ export function buildOpenApi() {
     components: {
       schemas: COMPONENT_SCHEMAS,
       parameters: Object.fromEntries(Object.entries(HEADER_PARAMETERS).map(([k, p]) => [k, parameter(p)])),
+      securitySchemes: SECURITY_SCHEMES,
     },
   };
 }

@@ -3,6 +3,7 @@
  * The local server builds the same events, so handlers cannot tell the two apart.
  */
 import type { APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { badRequest } from '../core/errors.js';
 
 /** Authorizer data API Gateway attaches (JWT claims or IAM identity); absent in local mode. */
 export interface AuthorizerContext {
@@ -53,11 +54,33 @@ export const pathParam = (event: HttpEvent, name: string): string => {
   }
 };
 
-/** The raw body as text (API Gateway may base64-encode it). */
+/** Size of the body as received, in bytes (before any decoding). */
+export function bodyByteLength(event: HttpEvent): number {
+  if (event.body === undefined || event.body === null) return 0;
+  return event.isBase64Encoded ? Buffer.byteLength(event.body, 'base64') : Buffer.byteLength(event.body, 'utf8');
+}
+
+/** `fatal`: invalid UTF-8 throws instead of becoming U+FFFD; `ignoreBOM`: a BOM stays (and JSON.parse refuses it). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body as text. API Gateway delivers bodies it does not consider text base64-encoded
+ * (`isBase64Encoded`), and so does the local server for bytes that are not UTF-8: they are
+ * decoded strictly here. Throws 400 when the bytes are not valid UTF-8 — never a silently
+ * "repaired" body that would then be stored and delivered.
+ */
 export function rawBody(event: HttpEvent): string | undefined {
   if (event.body === undefined || event.body === null) return undefined;
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!event.isBase64Encoded) return event.body;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(event.body, 'base64'));
+  } catch {
+    throw badRequest('Request body could not be parsed: it is not valid UTF-8.', INVALID_BODY_TITLE);
+  }
 }
+
+/** Zaqar's title for a body it cannot read (validation.ts re-exports it as INVALID_BODY). */
+export const INVALID_BODY_TITLE = 'Invalid request body';
 
 export const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' } as const;
 

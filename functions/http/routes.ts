@@ -46,6 +46,7 @@ export const ROUTES = [
   { id: 'queue.delete', method: 'DELETE', path: Q, group: 'queues', summary: 'Delete a queue, its messages and claims' },
   { id: 'queue.stats', method: 'GET', path: `${Q}/stats`, group: 'queues', summary: 'Queue statistics' },
   { id: 'queue.purge', method: 'POST', path: `${Q}/purge`, group: 'queues', summary: 'Purge messages' },
+  { id: 'queue.share', method: 'POST', path: `${Q}/share`, group: 'queues', summary: 'Pre-signed URL for the queue (Zaqar share)' },
 
   { id: 'messages.post', method: 'POST', path: `${Q}/messages`, group: 'messages', summary: 'Post messages' },
   { id: 'messages.list', method: 'GET', path: `${Q}/messages`, group: 'messages', summary: 'List messages, or get by ?ids=' },

@@ -3,13 +3,14 @@
  * (functions/http/openapi.ts). Every range, default and size comes from LIMITS, so the
  * document cannot drift from what validation.ts enforces. Pure data: no handler imports.
  *
- * NOTE: response schemas are as strict as python-zaqarclient needs them to be. The client
- * builds objects from message keys and raises on unknown ones, so `Message` forbids extra
- * properties; the integration test validates live responses against these schemas.
+ * NOTE: message and claim schemas are as strict as Zaqar's own response schemas
+ * (`zaqar/api/v2/response.py`, `additionalProperties: false`): clients validate against those
+ * and python-zaqarclient raises on unknown keys. The integration tests validate live responses
+ * against these schemas and against Zaqar's (test/support/zaqar-schemas.ts).
  */
 import { LIMITS } from '../core/limits.js';
 import type { RouteId } from './routes.js';
-import { QUEUE_NAME_RE, RESERVED_DEFAULTS } from './validation.js';
+import { QUEUE_NAME_RE, RESERVED_DEFAULTS, SHARE_METHODS, SHARE_PATHS } from './validation.js';
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's dialect). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -29,6 +30,8 @@ export type ComponentName =
   | 'MessageList'
   | 'ClaimBody'
   | 'Claim'
+  | 'ShareRequest'
+  | 'SignedUrl'
   | 'Versions'
   | 'HomeDocument'
   | 'Health';
@@ -68,6 +71,11 @@ const RESERVED_METADATA: Record<string, JsonSchema> = {
   _max_claim_count: int(1, LIMITS.MAX_CLAIM_COUNT_MAX, { description: 'Claims after which a message moves to the dead-letter queue.' }),
   _dead_letter_queue: { ...QUEUE_NAME, description: 'Queue that receives messages claimed `_max_claim_count` times.' },
   _dead_letter_queue_messages_ttl: seconds('TTL of messages moved to the dead-letter queue', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+  _enable_encrypt_messages: {
+    type: 'boolean',
+    default: false,
+    description: 'Encrypt the bodies of messages posted from now on (AES-256-GCM under the deployment\u2019s message key) before they are stored; reads decrypt them.',
+  },
 };
 
 /** Schemas shared by several routes, emitted as `components.schemas`. */
@@ -160,8 +168,6 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
       ttl: seconds('Lifetime the producer asked for', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
       age: { ...nonNegative, description: 'Seconds since the message was posted.' },
       body: {},
-      claim_id: { type: 'string', description: 'The live claim holding the message.' },
-      claim_count: { ...nonNegative, description: 'How many times the message has been claimed.' },
     },
     additionalProperties: false,
   },
@@ -204,9 +210,40 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
     properties: {
       age: { ...nonNegative, description: 'Seconds since the claim was made.' },
       ttl: seconds('Claim lifetime', LIMITS.CLAIM_TTL_MIN, LIMITS.CLAIM_TTL_MAX),
-      grace: seconds('Grace period', LIMITS.CLAIM_GRACE_MIN, LIMITS.CLAIM_GRACE_MAX),
       messages: { type: 'array', maxItems: LIMITS.MESSAGES_PER_CLAIM_MAX, items: ref('Message') },
       href: relativeHref('The claim.'),
+    },
+    additionalProperties: false,
+  },
+  ShareRequest: {
+    type: 'object',
+    properties: {
+      paths: {
+        type: 'array',
+        items: { enum: [...SHARE_PATHS] },
+        default: ['messages'],
+        description: 'Resources of the queue the URL opens (each also opens its items, e.g. `messages/{id}`).',
+      },
+      methods: { type: 'array', items: { enum: [...SHARE_METHODS] }, default: ['GET'], description: 'Methods the URL allows.' },
+      expires: {
+        type: 'string',
+        description: `ISO 8601 date-time in the future (UTC unless it has an offset); default: ${LIMITS.SIGNED_URL_DEFAULT_TTL_SECONDS / 3600} hours from now.`,
+      },
+    },
+    additionalProperties: false,
+  },
+  SignedUrl: {
+    type: 'object',
+    description:
+      'Send `signature`, `expires`, `methods` and `paths` (comma-joined) as `URL-Signature`, `URL-Expires`, `URL-Methods`, ' +
+      '`URL-Paths`, and `project` as `X-Project-ID`: those requests need no other credentials.',
+    required: ['paths', 'methods', 'project', 'expires', 'signature'],
+    properties: {
+      paths: { type: 'array', items: relativeHref('A granted path.') },
+      methods: { type: 'array', items: { type: 'string' } },
+      project: { type: 'string' },
+      expires: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$', description: 'UTC, without a zone designator (as Zaqar).' },
+      signature: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA256, hex.' },
     },
     additionalProperties: false,
   },
@@ -301,8 +338,8 @@ export const HEADER_PARAMETERS = {
     name: 'Client-ID',
     in: 'header',
     required: true,
-    description: 'UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages.',
-    schema: { type: 'string', pattern: '^(urn:uuid:)?\\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\\}?$' },
+    description: 'UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages.',
+    schema: { type: 'string', pattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$' },
   },
   ProjectId: {
     name: 'X-Project-ID',
@@ -514,6 +551,17 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
       },
     },
     responses: { 204: noContent('Purged.'), 400: invalid('resource_types') },
+  },
+  'queue.share': {
+    description:
+      "Zaqar's pre-signed URL: whoever holds the answer may send exactly the granted methods to exactly the granted paths " +
+      'of this queue (and their items), for this project, until `expires`, without other credentials.',
+    requestBody: { description: 'What to grant; `{}` grants GET on messages for a day.', required: true, schema: ref('ShareRequest') },
+    responses: {
+      200: { description: 'The signed grant.', schema: ref('SignedUrl') },
+      400: invalid('paths, methods or expires'),
+      413: tooLarge,
+    },
   },
 
   'messages.post': {

@@ -5,8 +5,10 @@
 import { ApiError, badRequest, INVALID_REQUEST, invalidQueueName } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { NewMessage, QueueMetadata } from '../core/model.js';
+import { parseExpires } from '../auth/signed-url.js';
+import { INVALID_BODY_TITLE } from './request.js';
 
-export const INVALID_BODY = 'Invalid request body';
+export const INVALID_BODY = INVALID_BODY_TITLE;
 
 export const QUEUE_NAME_RE = /^[a-zA-Z0-9_.-]+$/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -31,17 +33,23 @@ export function validateProjectId(project: string | undefined): string {
   return project;
 }
 
-/** Python's uuid.UUID() accepts braces, a urn:uuid: prefix and dashes anywhere; we normalize to 32 lowercase hex. */
+/** A UUID in canonical form (8-4-4-4-12) or as 32 hex digits (python-zaqarclient sends it so); any case. */
+const CLIENT_ID_RE = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
+
+/**
+ * The Client-ID, normalized to 32 lowercase hex digits. NOTE: stricter than Python's
+ * uuid.UUID(), which also takes braces, a `urn:uuid:` prefix and dashes anywhere: two spellings
+ * of one client would otherwise be one client to `echo` but different strings to everyone else.
+ */
 export function normalizeClientId(value: string | undefined): string {
   if (value === undefined || value.trim() === '') {
     throw badRequest('The Client-ID header is required.', 'Missing header value');
   }
-  let v = value.trim().toLowerCase();
-  if (v.startsWith('urn:')) v = v.slice(4);
-  if (v.startsWith('uuid:')) v = v.slice(5);
-  v = v.replace(/^\{|\}$/g, '').replace(/-/g, '');
-  if (!/^[0-9a-f]{32}$/.test(v)) throw badRequest('Malformed hexadecimal UUID.', 'Wrong UUID value');
-  return v;
+  const v = value.trim();
+  if (!CLIENT_ID_RE.test(v)) {
+    throw badRequest('Malformed hexadecimal UUID.', 'Wrong UUID value');
+  }
+  return v.replace(/-/g, '').toLowerCase();
 }
 
 // ------------------------------------------------------------------ JSON
@@ -233,6 +241,10 @@ export function validateMetadata(meta: QueueMetadata, title: string = INVALID_RE
   intIn('_max_claim_count', 1, LIMITS.MAX_CLAIM_COUNT_MAX,
     `_max_claim_count can not exceed ${LIMITS.MAX_CLAIM_COUNT_MAX}, and must be at least 1.`);
   intIn('_dead_letter_queue_messages_ttl', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, TTL_TEXT);
+  // Encryption is real (functions/http/bodies.ts): only a boolean can say whether to do it.
+  if ('_enable_encrypt_messages' in meta && typeof meta._enable_encrypt_messages !== 'boolean') {
+    fail('_enable_encrypt_messages must be a boolean.');
+  }
   if ('_dead_letter_queue' in meta) {
     const v = meta._dead_letter_queue;
     if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(v)) {
@@ -333,4 +345,57 @@ export function parsePurge(text: string | undefined): Set<string> {
     throw badRequest("Resource types must be a sub set of {'messages', 'subscriptions'}.");
   }
   return new Set(types as string[]);
+}
+
+// ------------------------------------------------------------------ share (pre-signed URLs)
+
+/** What a signed URL may grant: the message and claim resources of its queue (Zaqar also has subscriptions, not served here). */
+export const SHARE_PATHS = ['messages', 'claims'] as const;
+/** Methods a signed URL may grant: those the API serves, in the case requests use. */
+export const SHARE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export interface ShareRequest {
+  /** Resource names (`messages`, `claims`) in the order given; Zaqar's default is `messages`. */
+  readonly paths: string[];
+  readonly methods: string[];
+  /** Epoch ms, in the future. */
+  readonly expiresMs: number;
+}
+
+/** A granted list: Zaqar's `value or default` (missing, null, '' or [] → the default), else names from `allowed`. */
+function grantList(value: unknown, fallback: string[], allowed: readonly string[], invalid: (why: string) => ApiError): string[] {
+  if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) return fallback;
+  if (!Array.isArray(value)) throw invalid('not a list');
+  if (value.some((v) => typeof v !== 'string' || !allowed.includes(v))) throw invalid(`must be among ${allowed.join(', ')}`);
+  return value as string[];
+}
+
+/**
+ * `POST /queues/{q}/share` body: `{paths?, methods?, expires?}` (Zaqar's v2_0/urls.py and
+ * common/urls.py). Missing or empty `paths` → `['messages']`, `methods` → `['GET']`, `expires`
+ * → one day from `now`. Stricter than Zaqar: every path and method must be one that can work
+ * (Zaqar signs `subscriptions` or `get` too — a URL that could never be used), and `expires`
+ * must be a string.
+ */
+export function parseShareRequest(text: string | undefined, now: number): ShareRequest {
+  if (text === undefined || text.trim() === '') throw badRequest('Request body can not be empty', INVALID_BODY);
+  const doc = parseJson(text);
+  if (!isObject(doc)) throw badRequest('Document type not supported.', INVALID_BODY);
+  const unknown = Object.keys(doc).filter((k) => !['paths', 'methods', 'expires'].includes(k));
+  if (unknown.length > 0) throw badRequest(`Unknown keys: ${unknown.join(', ')}`);
+  const paths = grantList(doc.paths, ['messages'], SHARE_PATHS, (why) => badRequest(`Invalid paths: ${JSON.stringify(doc.paths)} (${why}).`));
+  const methods = grantList(doc.methods, ['GET'], SHARE_METHODS, (why) =>
+    badRequest(why === 'not a list' ? '`methods` should be a list' : `Invalid methods: ${JSON.stringify(doc.methods)} (${why}).`),
+  );
+
+  let expiresMs = now + LIMITS.SIGNED_URL_DEFAULT_TTL_SECONDS * 1000;
+  if (doc.expires !== undefined && doc.expires !== null) {
+    const parsed = typeof doc.expires === 'string' ? parseExpires(doc.expires) : undefined;
+    if (parsed === undefined) {
+      throw badRequest(`\`expires\` should be date format, for example 2016-01-01T00:00:00, not ${JSON.stringify(doc.expires)}`);
+    }
+    if (parsed <= now) throw badRequest('`expires` is lower than the current time');
+    expiresMs = parsed;
+  }
+  return { paths, methods, expiresMs };
 }

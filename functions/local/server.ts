@@ -1,10 +1,13 @@
 /**
  * Local HTTP server: turns each Node request into an API Gateway HTTP API (payload 2.0) event,
  * calls the same handler Lambda runs, and writes the result back (the shape of middy's
- * ecs-http adapter). Bodies are capped before they are read; slow clients time out.
+ * ecs-http adapter). Bodies are capped before they are read; slow clients time out. Every
+ * request gets an answer with the contract's body — CONNECT and unparsable ones included.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { LIMITS } from '../core/limits.js';
 import type { ApiHandler } from '../http/app.js';
 import type { HttpEvent } from '../http/request.js';
@@ -16,8 +19,14 @@ export interface LocalServerOptions {
   readonly maxBodyBytes?: number;
 }
 
-/** Builds the API Gateway event for a request (null-ish body and query when empty, as API Gateway does). */
-export function toEvent(req: IncomingMessage, body: string | undefined): HttpEvent {
+/**
+ * Builds the API Gateway event for a request (null-ish body and query when empty, as API Gateway
+ * does). A body that is not valid UTF-8 is delivered base64-encoded (`isBase64Encoded`), as API
+ * Gateway delivers bodies it does not take for text: its bytes reach the handler unaltered.
+ */
+export function toEvent(req: IncomingMessage, bytes: Buffer | undefined): HttpEvent {
+  const text = bytes === undefined || bytes.length === 0 ? undefined : isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+  const base64 = bytes !== undefined && bytes.length > 0 && text === undefined ? bytes.toString('base64') : undefined;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q >= 0 ? url.slice(0, q) : url;
@@ -58,14 +67,22 @@ export function toEvent(req: IncomingMessage, body: string | undefined): HttpEve
         userAgent: headers['user-agent'] ?? '',
       },
     },
-    ...(body !== undefined && body.length > 0 ? { body } : {}),
-    isBase64Encoded: false,
+    ...(text !== undefined ? { body: text } : base64 !== undefined ? { body: base64 } : {}),
+    isBase64Encoded: base64 !== undefined,
   } as HttpEvent;
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** An answer written straight to the socket (no ServerResponse exists for it); the connection closes. */
+function writeRaw(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
+  const lines = Object.entries({ 'content-type': 'application/json; charset=UTF-8', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('')}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -110,7 +127,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
     });
     req.on('end', () => {
       if (aborted) return;
-      const body = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
       options
         .api(toEvent(req, body))
         .then((result) => {
@@ -129,8 +146,8 @@ export function createLocalServer(options: LocalServerOptions): Server {
     });
     req.on('error', () => undefined);
   });
-  // Requests Node's parser refuses (oversize headers, malformed request lines) still get the
-  // contract's {title, description} body rather than Node's bare status line.
+  // Requests Node's parser refuses (oversize headers, malformed request lines, unknown methods)
+  // still get the contract's {title, description} body rather than Node's bare status line.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const [status, title] =
@@ -141,10 +158,25 @@ export function createLocalServer(options: LocalServerOptions): Server {
           : [400, 'Bad request'];
     // A HEAD request gets no body (the client would read it as the next response).
     const head = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    const body = head ? '' : JSON.stringify({ title, description: 'The request could not be read.' });
-    socket.end(
-      `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/json; charset=UTF-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    writeRaw(socket, status, {}, head ? '' : JSON.stringify({ title, description: 'The request could not be read.' }));
+  });
+  // NOTE: Node hands CONNECT to this event (not to 'request') and drops the connection when nobody
+  // listens. The API serves no CONNECT: a path target gets the route table's 405/404 like any
+  // other method; an authority target (`host:port`, a proxy request) is not a path at all: 400.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const started = process.hrtime.bigint();
+    const done = (status: number) => log(`${req.method} ${req.url} ${status} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(1)}ms`);
+    if (!(req.url ?? '').startsWith('/')) {
+      writeRaw(socket, 400, {}, JSON.stringify({ title: 'Bad request', description: 'CONNECT is not served: this is not a proxy.' }));
+      done(400);
+      return;
+    }
+    options.api(toEvent(req, undefined)).then(
+      (result) => {
+        writeRaw(socket, result.statusCode, result.headers ?? {}, result.body ?? '');
+        done(result.statusCode);
+      },
+      () => socket.destroy(),
     );
   });
   // Slow or idle clients cannot hold the server: bounded header and request times.

@@ -7,7 +7,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AuthorizerHandler } from '../auth/authorizer.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { DeploymentSecrets } from '../core/secrets.js';
 import { createApi } from '../http/app.js';
 import type { ApiConfig, Logger } from '../http/context.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,7 +19,9 @@ import { startSweepTimer } from '../sweeper/interval.js';
 import { Sweeper } from '../sweeper/sweeper.js';
 import { createFunctionContainers, type FunctionContainers } from './containers.js';
 import { ensureTable, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { behindAuthorizer } from './authorizer.js';
 import { addCommitBarrier } from './durable-writes.js';
+import { fileSecrets, memorySecrets } from './secrets.js';
 import { createLocalServer } from './server.js';
 
 export const DEFAULT_TABLE = 'cloud-queues';
@@ -65,6 +69,17 @@ export interface LocalStackOptions {
   readonly containerWaitMs?: number;
   /** Run the sweeper every this many ms, like the deployed schedule; 0/undefined: never (tests sweep themselves). */
   readonly sweepIntervalMs?: number;
+  /**
+   * The signing secret and message key.
+   * @default - kept under `dataDir` (generated once), or random for this process without one
+   */
+  readonly secrets?: DeploymentSecrets;
+  /**
+   * Behave like a deployment: run this authorizer before every non-public route (as API Gateway
+   * runs the Lambda authorizer) and take the project from its verdict, never from X-Project-ID.
+   * @default - local mode: X-Project-ID names the project
+   */
+  readonly authorizer?: AuthorizerHandler;
 }
 
 export interface LocalStack {
@@ -78,6 +93,7 @@ export interface LocalStack {
   readonly store: DynamoStore;
   /** The emulated containers' counters (Lambda-faithful mode only). */
   readonly containers?: Pick<FunctionContainers, 'stats'>;
+  readonly secrets: DeploymentSecrets;
   readonly server: Server;
   readonly dynamo?: DynamoDbLocal;
   stop(): Promise<void>;
@@ -126,12 +142,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.decorateClient?.(client);
       return client;
     };
+    const secrets = options.secrets ?? (options.dataDir ? fileSecrets(options.dataDir) : memorySecrets());
     const newApi = (store: DynamoStore) =>
       createApi({
         store,
         clock,
-        config: { trustProjectHeader: true, projectClaim: 'project_id', ...options.config },
+        config: { trustProjectHeader: !options.authorizer, ...options.config },
         log: options.logger ?? consoleLogger,
+        secrets,
       });
     const client = newClient();
     const store = new DynamoStore({ client, tableName, clock });
@@ -146,7 +164,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           },
         })
       : undefined;
-    const api = containers?.api ?? newApi(store);
+    const served = containers?.api ?? newApi(store);
+    // As API Gateway runs the Lambda authorizer before the route's function.
+    const api = options.authorizer ? behindAuthorizer(served, options.authorizer) : served;
     const server = createLocalServer({ api, ...(options.logRequest ? { logRequest: options.logRequest } : {}) });
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -171,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName,
       store,
       ...(containers ? { containers } : {}),
+      secrets,
       server,
       ...(dynamo ? { dynamo } : {}),
       stop,

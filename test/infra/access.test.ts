@@ -13,10 +13,12 @@ import { systemClock } from '../../functions/core/clock.js';
 import { createApi, type ApiHandler } from '../../functions/http/app.js';
 import { FUNCTION_GROUPS, pathPattern, ROUTES, routesOf, type FunctionGroup, type Route } from '../../functions/http/routes.js';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
+import { memorySecrets } from '../../functions/local/secrets.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { Sweeper } from '../../functions/sweeper/sweeper.js';
-import { ACCESS, type DynamoAction } from '../../lib/access.js';
+import type { DeploymentSecrets } from '../../functions/core/secrets.js';
+import { ACCESS, secretsOf, type DynamoAction, type SecretName } from '../../lib/access.js';
 import { event } from './support.js';
 
 /** Granted but only reachable on failure paths the workflow below does not provoke (none: every grant is used). */
@@ -30,6 +32,10 @@ interface Used {
 }
 
 const used = new Map<FunctionGroup, Used>(FUNCTION_GROUPS.map((g) => [g, { table: new Set(), indexes: new Set() }]));
+/** The secrets each group's code asked for. */
+const secretsRead = new Map<FunctionGroup, Set<SecretName>>(FUNCTION_GROUPS.map((g) => [g, new Set()]));
+
+const sharedSecrets = memorySecrets();
 const sweeperUsed: Used = { table: new Set(), indexes: new Set() };
 /** The sweeper runs this far in the future, so every message and claim of the workflow has expired. */
 const SWEEP_AHEAD_MS = 2 * 60 * 60_000;
@@ -55,11 +61,17 @@ function recordingClient(into: Used) {
   return client;
 }
 
-function recordingApi(group: FunctionGroup, tableName: string): ApiHandler {
+function recordingApi(group: FunctionGroup, tableName: string, trustProjectHeader = true): ApiHandler {
   const client = recordingClient(used.get(group) as Used);
   const store = new DynamoStore({ client, tableName, clock: systemClock });
   const quiet = { info: () => undefined, error: () => undefined };
-  return createApi({ store, clock: systemClock, config: { trustProjectHeader: true, projectClaim: 'project_id' }, log: quiet }, routesOf(group));
+  // One deployment: every function sees the same secret values, each records its own reads.
+  const into = secretsRead.get(group) as Set<SecretName>;
+  const secrets: DeploymentSecrets = {
+    signingSecret: () => (into.add('signing'), sharedSecrets.signingSecret()),
+    messageSecret: () => (into.add('message'), sharedSecrets.messageSecret()),
+  };
+  return createApi({ store, clock: systemClock, config: { trustProjectHeader }, log: quiet, secrets }, routesOf(group));
 }
 
 const project = `p-${randomUUID()}`;
@@ -123,6 +135,28 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     await call('POST', `${q}/purge`, { resource_types: ['messages'] });
     await post(1);
     await call('DELETE', q);
+    // Signed URLs (signed by the queues function, verified by the function serving the route in
+    // trusted-header mode) and an encrypted queue (sealed on post, opened on every read).
+    const qe = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+    const grant = (await call('POST', `${qe}/share`, { paths: ['messages', 'claims'], methods: ['GET', 'POST'] })).body as {
+      signature: string;
+      expires: string;
+      methods: string[];
+      paths: string[];
+    };
+    const signed = {
+      'url-signature': grant.signature,
+      'url-expires': grant.expires,
+      'url-methods': grant.methods.join(','),
+      'url-paths': grant.paths.join(','),
+    };
+    await call('PUT', qe, { _enable_encrypt_messages: true });
+    await call('POST', `${qe}/messages`, { messages: [{ body: { secret: 1 } }, { body: { secret: 2 } }, { body: { secret: 3 } }] });
+    expect((await call('GET', `${qe}/messages`, undefined, { echo: 'true' }, signed)).body?.messages).toHaveLength(3);
+    const sealedClaim = await call('POST', `${qe}/claims`, { ttl: 60, grace: 60 }, { limit: '1' }, signed);
+    expect((sealedClaim.body?.messages as { body: unknown }[])[0]?.body).toEqual({ secret: 1 });
+    await call('DELETE', `${qe}/messages`, undefined, { pop: '1' });
+    await call('DELETE', qe);
     // Left for the sweeper: a claimed message and a free one, both expired by its clock.
     const q2 = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
     await call('POST', `${q2}/messages`, { messages: [{ body: 1, ttl: 60 }, { body: 2, ttl: 60 }] });
@@ -143,6 +177,24 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     expect(table).not.toContain('Scan');
     expect([...table].filter((a) => !ACCESS.sweeper.table.includes(a as DynamoAction))).toEqual([]);
     expect([...indexes].filter((a) => !ACCESS.sweeper.indexes.includes(a as DynamoAction))).toEqual([]);
+  });
+
+  it.each(FUNCTION_GROUPS.map((g) => [g]))('%s reads exactly the secrets it is granted (trusted-header mode)', (group) => {
+    expect([...(secretsRead.get(group) ?? [])].sort()).toEqual([...secretsOf(group, true)].sort());
+  });
+
+  it('behind the authorizer, messages and claims never read the signing secret (the authorizer verified the signature)', async () => {
+    secretsRead.get('messages')?.clear();
+    const api = recordingApi('messages', tableName, false);
+    const res = await api(
+      event('GET', `/v2/queues/q-${randomUUID().slice(0, 8)}/messages`, {
+        headers: { 'url-signature': 'f'.repeat(64), 'url-paths': '/x', 'url-methods': 'GET', 'url-expires': '2999-01-01T00:00:00' },
+        lambda: { project, via: 'signed-url' },
+      }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect([...(secretsRead.get('messages') ?? [])]).toEqual([]);
+    expect(secretsOf('messages', false)).not.toContain('signing');
   });
 
   it.each(FUNCTION_GROUPS.map((g) => [g]))('%s: every action sent is granted, every grant is used', (group) => {

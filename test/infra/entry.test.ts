@@ -1,5 +1,5 @@
 /**
- * The Lambda entry points as API Gateway calls them: payload 2.0 events with JWT claims, the
+ * The Lambda entry points as API Gateway calls them: payload 2.0 events with the authorizer's verdict, the
  * environment the stack sets, the real table on DynamoDB Local. Each test loads a fresh copy
  * of the module, because the entry caches its dependencies per container on purpose.
  */
@@ -66,10 +66,10 @@ describe('fallback redirects a trailing slash API Gateway did not route', () => 
 
 describe('configFromEnv', () => {
   it.each([
-    [{}, { trustProjectHeader: false, projectClaim: 'project_id' }],
-    [{ TRUST_PROJECT_HEADER: 'true', PROJECT_CLAIM: 'tenant' }, { trustProjectHeader: true, projectClaim: 'tenant' }],
-    [{ TRUST_PROJECT_HEADER: 'TRUE' }, { trustProjectHeader: false, projectClaim: 'project_id' }],
-    [{ TRUST_PROJECT_HEADER: '1', PROJECT_CLAIM: '' }, { trustProjectHeader: false, projectClaim: 'project_id' }],
+    [{}, { trustProjectHeader: false }],
+    [{ TRUST_PROJECT_HEADER: 'true' }, { trustProjectHeader: true }],
+    [{ TRUST_PROJECT_HEADER: 'TRUE' }, { trustProjectHeader: false }],
+    [{ TRUST_PROJECT_HEADER: '1' }, { trustProjectHeader: false }],
   ])('%j → %j', async (env, config) => {
     const { configFromEnv } = await loadEntry({});
     expect(configFromEnv(env)).toEqual(config);
@@ -84,22 +84,22 @@ describe('route group handlers on DynamoDB Local', () => {
   const deployed = (extra: Record<string, string> = {}) =>
     loadEntry({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: inject('dynamoEndpoint'), ...extra });
 
-  it('serve a queue → post → claim → delete workflow, the project taken from the JWT claim', async () => {
+  it("serve a queue → post → claim → delete workflow, the project taken from the authorizer's verdict", async () => {
     const entry = await deployed();
     const project = `p-${randomUUID()}`;
-    const claims = { project_id: project, sub: 'user-1' };
+    const lambda = { project, via: 'jwt' };
     const q = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
 
-    expect((await entry.queues(event('PUT', q, { claims }), context)).statusCode).toBe(201);
-    const posted = await entry.messages(event('POST', `${q}/messages`, { claims, body: { messages: [{ body: { n: 1 }, ttl: 300 }] } }), context);
+    expect((await entry.queues(event('PUT', q, { lambda }), context)).statusCode).toBe(201);
+    const posted = await entry.messages(event('POST', `${q}/messages`, { lambda, body: { messages: [{ body: { n: 1 }, ttl: 300 }] } }), context);
     expect(posted.statusCode).toBe(201);
-    const claimed = await entry.claims(event('POST', `${q}/claims`, { claims, body: { ttl: 60, grace: 60 } }), context);
+    const claimed = await entry.claims(event('POST', `${q}/claims`, { lambda, body: { ttl: 60, grace: 60 } }), context);
     expect(claimed.statusCode).toBe(201);
     const [message] = (json(claimed.body) as { messages: { href: string; body: unknown }[] }).messages;
     expect(message?.body).toEqual({ n: 1 });
     const href = new URL(message?.href ?? '', 'http://api.example.com');
     const deleted = await entry.messages(
-      event('DELETE', href.pathname, { claims, query: { claim_id: href.searchParams.get('claim_id') ?? '' } }),
+      event('DELETE', href.pathname, { lambda, query: { claim_id: href.searchParams.get('claim_id') ?? '' } }),
       context,
     );
     expect(deleted.statusCode).toBe(204);
@@ -111,10 +111,10 @@ describe('route group handlers on DynamoDB Local', () => {
     const owner = `p-${randomUUID()}`;
     const other = `p-${randomUUID()}`;
     const q = `q-${randomUUID().slice(0, 8)}`;
-    await entry.queues(event('PUT', `/v2/queues/${q}`, { claims: { project_id: owner }, headers: { 'x-project-id': other } }), context);
-    const asOther = await entry.queues(event('GET', '/v2/queues', { claims: { project_id: other } }), context);
+    await entry.queues(event('PUT', `/v2/queues/${q}`, { lambda: { project: owner, via: 'jwt' }, headers: { 'x-project-id': other } }), context);
+    const asOther = await entry.queues(event('GET', '/v2/queues', { lambda: { project: other, via: 'jwt' } }), context);
     expect(JSON.stringify(json(asOther.body))).not.toContain(q);
-    const asOwner = await entry.queues(event('GET', '/v2/queues', { claims: { project_id: owner } }), context);
+    const asOwner = await entry.queues(event('GET', '/v2/queues', { lambda: { project: owner, via: 'jwt' } }), context);
     expect(JSON.stringify(json(asOwner.body))).toContain(q);
     // No identity and an untrusted header: 401.
     expect((await entry.queues(event('GET', '/v2/queues', { headers: { 'x-project-id': owner } }), context)).statusCode).toBe(401);
@@ -124,11 +124,17 @@ describe('route group handlers on DynamoDB Local', () => {
     expect(JSON.stringify(json(viaHeader.body))).toContain(q);
   });
 
-  it('reads the project from the claim PROJECT_CLAIM names', async () => {
-    const entry = await deployed({ PROJECT_CLAIM: 'custom:tenant' });
-    const res = await entry.queues(event('GET', '/v2/queues', { claims: { 'custom:tenant': `p-${randomUUID()}` } }), context);
-    expect(res.statusCode).toBe(200);
-    expect((await entry.queues(event('GET', '/v2/queues', { claims: { project_id: 'p1' } }), context)).statusCode).toBe(401);
+  it.each([
+    [{ denied: 'unauthorized', reason: 'no credentials' }, 401],
+    [{ denied: 'not-found', reason: 'signed URL: signature' }, 404],
+    [{ denied: 'unavailable', reason: 'secret unreadable' }, 503],
+    [{ project: 'p1', via: 'magic' }, 401],
+    [{}, 401],
+  ])('enforce the verdict %j before anything else: %i', async (lambda, status) => {
+    const entry = await deployed();
+    const res = await entry.queues(event('GET', '/v2/queues', { lambda, headers: { 'x-project-id': 'p1' } }), context);
+    expect(res.statusCode).toBe(status);
+    expect(Object.keys(json(res.body) as object).sort()).toEqual(['description', 'title']);
   });
 
   it('logs storage failures as JSON with the Lambda and API request ids (and answers 503)', async () => {
@@ -141,7 +147,7 @@ describe('route group handlers on DynamoDB Local', () => {
       });
     }
     const entry = await loadEntry({ TABLE_NAME: `missing-${randomUUID()}`, DYNAMODB_ENDPOINT: inject('dynamoEndpoint') });
-    const req = event('GET', '/v2/queues', { claims: { project_id: 'p1' } });
+    const req = event('GET', '/v2/queues', { lambda: { project: 'p1', via: 'jwt' } });
     const res = await entry.queues(req, context);
     vi.restoreAllMocks();
     expect(res.statusCode).toBe(503);
@@ -160,6 +166,6 @@ describe('route group handlers on DynamoDB Local', () => {
 
   it('fails loudly when deployed without TABLE_NAME', async () => {
     const entry = await loadEntry({});
-    await expect(entry.queues(event('GET', '/v2/queues', { claims: { project_id: 'p1' } }), context)).rejects.toThrow(/TABLE_NAME/);
+    await expect(entry.queues(event('GET', '/v2/queues', { lambda: { project: 'p1', via: 'jwt' } }), context)).rejects.toThrow(/TABLE_NAME/);
   });
 });

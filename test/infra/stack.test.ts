@@ -10,7 +10,7 @@ import { Schedule } from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, FUNCTION_GROUPS, type Route } from '../../functions/http/routes.js';
 import { TABLE } from '../../functions/store/dynamo/schema.js';
-import { ACCESS, iamActions, type AccessSubject } from '../../lib/access.js';
+import { ACCESS, iamActions, secretsOf, type AccessSubject, type SecretSubject } from '../../lib/access.js';
 import { resolveAuth } from '../../lib/cloud-queues-stack.js';
 import { JWT_PROPS, logicalIdOf, templateOf, type Resource } from './support.js';
 
@@ -54,39 +54,65 @@ describe('routes', () => {
 
 describe('auth', () => {
   const authorizerId = logicalIdOf(jwt, 'AWS::ApiGatewayV2::Authorizer', {});
+  const authorizerFn = () => functionId(jwt, 'authorize');
 
-  it('configures the JWT authorizer from the props', () => {
+  it('is one Lambda REQUEST authorizer: simple responses, no identity source, no cache', () => {
+    jwt.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: { Issuer: JWT_PROPS.jwtIssuer, Audience: JWT_PROPS.jwtAudience },
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: [],
+      AuthorizerResultTtlInSeconds: 0,
+      AuthorizerUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [authorizerFn(), 'Arn'] }])]) }),
+    });
+    // API Gateway may invoke it (and only it gets that permission from the authorizer).
+    jwt.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [authorizerFn(), 'Arn'] },
+      Principal: 'apigateway.amazonaws.com',
     });
   });
 
-  it.each(routes.filter((r) => !r.public).map((r) => [`${r.method} ${r.path}`] as const))('%s requires a JWT', (key) => {
-    expect(routeByKey(jwt).get(key)?.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
-  });
-
-  it('leaves only the public routes (versions, home, OpenAPI, ping, health, console page) and $default open', () => {
-    const open = [...routeByKey(jwt)].filter(([, r]) => r.Properties.AuthorizationType !== 'JWT').map(([key]) => key);
-    expect(open.sort()).toEqual([...routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`), '$default'].sort());
-    expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/', '/v2', '/v2/openapi.json', '/v2/ping', '/v2/ping', '/v2/health', '/console']);
-  });
-
-  it('tells the functions which claim carries the project, and not to trust the header', () => {
-    for (const group of FUNCTION_GROUPS) {
-      jwt.hasResourceProperties('AWS::Lambda::Function', {
-        Handler: `index.${group}`,
-        Environment: { Variables: Match.objectLike({ TRUST_PROJECT_HEADER: 'false', PROJECT_CLAIM: 'project_id' }) },
-      });
-    }
+  it('gives the authorizer the JWT settings and the claim that carries the project', () => {
+    jwt.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.authorize',
+      Environment: {
+        Variables: Match.objectLike({
+          JWT_ISSUER: JWT_PROPS.jwtIssuer,
+          JWT_AUDIENCE: (JWT_PROPS.jwtAudience ?? []).join(','),
+          PROJECT_CLAIM: 'project_id',
+        }),
+      },
+    });
     templateOf({ ...JWT_PROPS, projectClaim: 'custom:tenant' }).hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.authorize',
       Environment: { Variables: Match.objectLike({ PROJECT_CLAIM: 'custom:tenant' }) },
     });
   });
 
+  it.each(routes.filter((r) => !r.public).map((r) => [`${r.method} ${r.path}`] as const))('%s goes through the authorizer', (key) => {
+    expect(routeByKey(jwt).get(key)?.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+  });
+
+  it('leaves only the public routes (versions, home, OpenAPI, ping, health, console page) and $default open', () => {
+    const open = [...routeByKey(jwt)].filter(([, r]) => r.Properties.AuthorizationType !== 'CUSTOM').map(([key]) => key);
+    expect(open.sort()).toEqual([...routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`), '$default'].sort());
+    expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/', '/v2', '/v2/openapi.json', '/v2/ping', '/v2/ping', '/v2/health', '/console']);
+  });
+
+  it('tells the route functions not to trust the header (the project comes from the authorizer)', () => {
+    for (const group of FUNCTION_GROUPS) {
+      jwt.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: `index.${group}`,
+        Environment: { Variables: Match.objectLike({ TRUST_PROJECT_HEADER: 'false' }) },
+      });
+    }
+  });
+
   it('trustProjectHeader deploys no authorizer and tells the functions to trust X-Project-ID', () => {
     trusted.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    expect(Object.keys(trusted.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.authorize' } }))).toEqual([]);
     for (const route of routeByKey(trusted).values()) expect(route.Properties.AuthorizationType).toBe('NONE');
     for (const fn of Object.values(resources(trusted, 'AWS::Lambda::Function'))) {
       expect(fn.Properties.Environment).toMatchObject({ Variables: { TRUST_PROJECT_HEADER: 'true' } });
@@ -97,6 +123,64 @@ describe('auth', () => {
     expect(() => resolveAuth({})).toThrow(/jwtIssuer and jwtAudience/);
     expect(() => resolveAuth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: [] })).toThrow(/jwtAudience/);
     expect(resolveAuth({ trustProjectHeader: true })).toEqual({ mode: 'trusted-header' });
+  });
+});
+
+describe('secrets', () => {
+  const secretIds = () => ({
+    signing: logicalIdOf(jwt, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('pre-signed URLs') }),
+    message: logicalIdOf(jwt, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('encryption key') }),
+  });
+
+  it('are generated by CloudFormation (never in the template), the message key outliving the table', () => {
+    jwt.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    for (const secret of Object.values(resources(jwt, 'AWS::SecretsManager::Secret'))) {
+      expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+      expect(secret.Properties.SecretString).toBeUndefined();
+    }
+    const { signing, message } = secretIds();
+    expect(jwt.toJSON().Resources[message].DeletionPolicy).toBe('Retain');
+    expect(jwt.toJSON().Resources[signing].DeletionPolicy).toBe('Delete');
+    const throwaway = templateOf({ ...JWT_PROPS, tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false });
+    for (const secret of Object.values(resources(throwaway, 'AWS::SecretsManager::Secret'))) expect(secret.DeletionPolicy).toBe('Delete');
+  });
+
+  /** The secret ARNs (by name) a function's role may read, and the ARNs in its environment. */
+  const secretAccessOf = (template: Template, handler: string) => {
+    const json = template.toJSON() as { Resources: Record<string, Resource> };
+    const fn = json.Resources[functionId(template, handler)] as Resource;
+    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const statements = Object.values(resources(template, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
+      .filter((st) => JSON.stringify(st.Action).includes('secretsmanager:'));
+    const env = ((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables ?? {}) as Record<string, unknown>;
+    return { statements, env };
+  };
+
+  const expectGrants = (template: Template, subject: SecretSubject, handler: string, trustedHeader: boolean) => {
+    const ids = {
+      signing: logicalIdOf(template, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('pre-signed URLs') }),
+      message: logicalIdOf(template, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('encryption key') }),
+    };
+    const names = secretsOf(subject, trustedHeader);
+    const { statements, env } = secretAccessOf(template, handler);
+    expect(statements).toEqual(names.map((n) => ({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: ids[n] } })));
+    expect(env.SIGNING_SECRET_ARN).toEqual(names.includes('signing') ? { Ref: ids.signing } : undefined);
+    expect(env.MESSAGE_KEY_SECRET_ARN).toEqual(names.includes('message') ? { Ref: ids.message } : undefined);
+  };
+
+  const subjects: [SecretSubject, string][] = [...FUNCTION_GROUPS.map((g): [SecretSubject, string] => [g, g]), ['sweeper', 'handler']];
+
+  it.each([...subjects, ['authorizer', 'authorize'] as [SecretSubject, string]])(
+    'with the authorizer, %s may read exactly its secrets (GetSecretValue on their ARNs only)',
+    (subject, handler) => expectGrants(jwt, subject, handler, false),
+  );
+
+  it.each(subjects)('with trustProjectHeader, %s may read exactly its secrets', (subject, handler) => expectGrants(trusted, subject, handler, true));
+
+  it('the fallback reads no secret', () => {
+    expect(secretAccessOf(jwt, 'fallback').statements).toEqual([]);
   });
 });
 
@@ -139,20 +223,23 @@ describe('table', () => {
 describe('functions', () => {
   it('are arm64 on nodejs22.x with the table name, source maps and log groups', () => {
     const fns = Object.values(resources(jwt, 'AWS::Lambda::Function'));
-    expect(fns).toHaveLength(FUNCTION_GROUPS.length + 2); // + fallback + sweeper
+    expect(fns).toHaveLength(FUNCTION_GROUPS.length + 3); // + fallback + sweeper + authorizer
     for (const fn of fns) {
+      // The authorizer never touches the table: it gets no table name.
+      const table = fn.Properties.Handler === 'index.authorize' ? {} : { TABLE_NAME: { Ref: logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}) } };
       expect(fn.Properties).toMatchObject({
         Architectures: ['arm64'],
         Runtime: 'nodejs22.x',
         Environment: {
           Variables: {
-            TABLE_NAME: { Ref: logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}) },
+            ...table,
             NODE_OPTIONS: '--enable-source-maps',
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
         },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
+      if (fn.Properties.Handler === 'index.authorize') expect(JSON.stringify(fn.Properties.Environment)).not.toContain('TABLE_NAME');
     }
     const logGroups = Object.values(resources(jwt, 'AWS::Logs::LogGroup'));
     expect(logGroups).toHaveLength(fns.length + 1); // + API access logs
@@ -186,8 +273,9 @@ describe('IAM', () => {
     expect(dynamoStatements(handler)).toEqual(expected);
   });
 
-  it('grants the fallback no table access at all', () => {
+  it('grants the fallback and the authorizer no table access at all', () => {
     expect(dynamoStatements('fallback')).toEqual([]);
+    expect(dynamoStatements('authorize')).toEqual([]);
   });
 
   it('never grants wildcards, ConditionCheckItem, PartiQL or table management', () => {
@@ -231,7 +319,7 @@ describe('operations', () => {
 
   it('alarms on API 5xx rate, Lambda errors and throttles, DynamoDB throttles and sweeper failures', () => {
     expect(alarms.some((a) => a.includes('5xx') && a.includes('100 * errors / requests'))).toBe(true);
-    const fnIds = [...FUNCTION_GROUPS, 'fallback'].map((h) => functionId(jwt, h));
+    const fnIds = [...FUNCTION_GROUPS, 'fallback', 'authorize'].map((h) => functionId(jwt, h));
     for (const id of fnIds) {
       expect(alarms.some((a) => a.includes('"MetricName":"Errors"') && a.includes(id))).toBe(true);
       expect(alarms.some((a) => a.includes('"MetricName":"Throttles"') && a.includes(id))).toBe(true);

@@ -32,7 +32,8 @@ export function logicalIdOf(template: Template, type: string, match: Record<stri
 }
 
 export interface EventOptions {
-  readonly claims?: Record<string, string>;
+  /** The Lambda authorizer's context (functions/auth/authenticate.ts verdictContext). */
+  readonly lambda?: Record<string, string>;
   readonly headers?: Record<string, string>;
   readonly body?: unknown;
   readonly query?: Record<string, string>;
@@ -40,7 +41,7 @@ export interface EventOptions {
 
 const CLIENT_ID = randomUUID();
 
-/** An HTTP API payload 2.0 event, as API Gateway sends it after the JWT authorizer. */
+/** An HTTP API payload 2.0 event, as API Gateway sends it after the Lambda authorizer. */
 export function event(method: string, path: string, options: EventOptions = {}): HttpEvent {
   return {
     version: '2.0',
@@ -60,7 +61,7 @@ export function event(method: string, path: string, options: EventOptions = {}):
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
       http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
-      ...(options.claims ? { authorizer: { jwt: { claims: options.claims, scopes: [] } } } : {}),
+      ...(options.lambda ? { authorizer: { lambda: options.lambda } } : {}),
     },
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     isBase64Encoded: false,

@@ -42,7 +42,15 @@ describe('headers every /v2 request needs', () => {
     },
   );
 
-  it.each([['not-a-uuid'], ['3f2504e04f8941d39a0c0305e82c330'], ['3f2504e0-4f89-41d3-9a0c-0305e82c3301-00'], ['zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz']])(
+  it.each([
+    ['not-a-uuid'],
+    ['3f2504e04f8941d39a0c0305e82c330'],
+    ['3f2504e0-4f89-41d3-9a0c-0305e82c3301-00'],
+    ['zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'],
+    ['{3F2504E0-4F89-41D3-9A0C-0305E82C3301}'],
+    ['urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
+    ['3f2504e04-f89-41d3-9a0c-0305e82c3301'],
+  ])(
     'Client-ID %j → 400 "Wrong UUID value"',
     async (clientId) => {
       expectError(await c.get('/v2/ping', { clientId }), 400, 'Wrong UUID value', 'Malformed hexadecimal UUID.');
@@ -52,8 +60,7 @@ describe('headers every /v2 request needs', () => {
   it.each([
     ['dashed', '3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
     ['undashed', '3f2504e04f8941d39a0c0305e82c3301'],
-    ['braces', '{3F2504E0-4F89-41D3-9A0C-0305E82C3301}'],
-    ['urn:uuid:', 'urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
+    ['upper case', '3F2504E0-4F89-41D3-9A0C-0305E82C3301'],
   ])('Client-ID %s is accepted', async (_label, clientId) => {
     expect((await c.get('/v2/ping', { clientId })).status).toBe(204);
   });

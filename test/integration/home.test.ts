@@ -37,6 +37,7 @@ const ZAQAR_RELS = [
   'rel/queue',
   'rel/queue_stats',
   'rel/queue_purge',
+  'rel/queue_share',
   'rel/messages',
   'rel/post_messages',
   'rel/messages_delete',

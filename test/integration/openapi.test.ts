@@ -205,6 +205,16 @@ describe('live responses match the document', () => {
     expect((await call('GET', '/v2/queues?detailed=true&with_count=true&limit=5')).json.count).toBe(1);
     expect((await call('GET', '/v2/queues?limit=0')).status).toBe(400);
     await call('GET', `${Q}/stats`);
+    const share = await call('POST', `${Q}/share`, { body: { paths: ['messages', 'claims'], methods: ['GET', 'POST'] } });
+    expect(share.status).toBe(200);
+    expect((await call('POST', `${Q}/share`, { body: { paths: ['queues'] } })).status).toBe(400);
+    const signed = {
+      'URL-Signature': share.json.signature,
+      'URL-Expires': share.json.expires,
+      'URL-Methods': share.json.methods.join(','),
+      'URL-Paths': share.json.paths.join(','),
+    };
+    expect((await call('GET', `${Q}/stats`, { headers: signed })).status).toBe(404);
 
     // messages
     const posted = await call('POST', `${Q}/messages`, { body: { messages: [1, 2, 3, 4, 5, 6].map((n) => ({ body: { n } })) } });
@@ -225,7 +235,7 @@ describe('live responses match the document', () => {
     expect(claimed.status).toBe(201);
     const claimUrl = claimed.headers.get('location') as string;
     expect((await call('GET', claimUrl)).json.messages).toHaveLength(2);
-    expect((await call('GET', `${Q}/messages?echo=true&include_claimed=true`)).json.messages[0].claim_id).toBeDefined();
+    expect((await call('GET', `${Q}/messages?echo=true&include_claimed=true`)).json.messages[0].href).toContain('?claim_id=');
     expect((await call('PATCH', claimUrl, { body: { ttl: 300 } })).status).toBe(204);
     expect((await call('PATCH', claimUrl, { body: { ttl: 1 } })).status).toBe(400);
     expect((await call('PATCH', `${Q}/claims/unknown`, { body: { ttl: 300 } })).status).toBe(404);

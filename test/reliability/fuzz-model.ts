@@ -4,6 +4,7 @@
  * `%2F` reach the server as sent) and the verdict every response must satisfy. Shared by
  * test/reliability/fuzz.test.ts (bounded) and bench/fuzz.ts (long run).
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
@@ -23,7 +24,10 @@ export interface FuzzRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Record<string, string>;
-  readonly body?: string;
+  /** Bytes, so that bodies which are not valid UTF-8 reach the server as they are. */
+  readonly body?: string | Buffer;
+  /** Why this request must not succeed whatever else it carries (an invalid body encoding or Client-ID). */
+  readonly mustFail?: string;
 }
 
 export interface RawReply {
@@ -143,10 +147,36 @@ const metadataBody = fc.dictionary(
   fc.oneof(ttlValue, fc.jsonValue({ maxDepth: 2 })),
   { maxKeys: 4 },
 );
+const shareBody = fc.record(
+  {
+    paths: fc.oneof(fc.subarray(['messages', 'claims', 'subscriptions', 'queues', '']), fc.jsonValue({ maxDepth: 1 })),
+    methods: fc.oneof(fc.subarray(['GET', 'POST', 'get', 'TRACE', 'DELETE']), fc.jsonValue({ maxDepth: 1 })),
+    expires: fc.oneof(fc.constantFrom('2999-01-01T00:00:00', '2015-01-01T00:00:00', '2999-02-30', 'soon', '1900000000'), fc.jsonValue({ maxDepth: 1 })),
+    project_id: fc.string({ maxLength: 5 }),
+  },
+  { requiredKeys: [] },
+);
 const purgeBody = fc.oneof(
   fc.record({ resource_types: fc.oneof(fc.subarray(['messages', 'subscriptions', 'queues', '']), fc.jsonValue({ maxDepth: 1 })) }),
   fc.jsonValue({ maxDepth: 2 }),
 );
+
+/** Byte sequences that are not UTF-8: a bad lead byte, an overlong '.', an encoded surrogate, a lone continuation, a truncated sequence, a 5-byte form. */
+const INVALID_UTF8 = [[0xff], [0xc0, 0xae], [0xed, 0xa0, 0x80], [0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xfe, 0xfe]];
+
+/** A route-shaped JSON text with bytes that are not UTF-8 spliced in (inside a string or between tokens). */
+const invalidUtf8Body = fc
+  .tuple(fc.constantFrom('{"messages":[{"body":"@"}]}', '{"ttl":60,"note":"@"}', '[{"op":"add","path":"/metadata/@","value":1}]', '{"@":1}', '@'), fc.constantFrom(...INVALID_UTF8))
+  .map(([text, bytes]) => {
+    const [before = '', after = ''] = text.split('@');
+    return Buffer.concat([Buffer.from(before, 'utf8'), Buffer.from(bytes), Buffer.from(after, 'utf8')]);
+  });
+
+/** Strings go on the wire as UTF-8 (a lone surrogate becomes U+FFFD): only byte bodies can be invalid. */
+const validUtf8 = (b: string | Buffer): boolean => typeof b === 'string' || isUtf8(b);
+
+/** Client-IDs the contract accepts: canonical 8-4-4-4-12 or 32 hex digits (any case). */
+export const CANONICAL_CLIENT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
 
 const MALFORMED = [
   '{', '[1,2', '{"a":NaN}', '{"a":Infinity}', '{"messages":[{"body":1,"ttl":1e400}]}', '"\\ud800"', '{"\\udc00":1}',
@@ -155,7 +185,7 @@ const MALFORMED = [
 ];
 
 /** Bodies: route-shaped JSON with wrong types and ranges, arbitrary JSON, malformed text, deep nesting, huge. */
-function body(route: Route) {
+function body(route: Route): fc.Arbitrary<string | Buffer | undefined> {
   const shaped =
     route.id === 'messages.post'
       ? messagesBody()
@@ -167,12 +197,15 @@ function body(route: Route) {
             ? metadataBody
             : route.id === 'queue.purge'
               ? purgeBody
-              : fc.jsonValue({ maxDepth: 2 });
+              : route.id === 'queue.share'
+                ? shareBody
+                : fc.jsonValue({ maxDepth: 2 });
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant(undefined) },
     { weight: 6, arbitrary: shaped.map((v) => JSON.stringify(v)) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
     { weight: 2, arbitrary: fc.oneof(fc.constantFrom(...MALFORMED), fc.string({ maxLength: 60, unit: 'binary' })) },
+    { weight: 2, arbitrary: invalidUtf8Body },
     {
       weight: 1,
       arbitrary: fc
@@ -195,6 +228,31 @@ function headers(t: FuzzTarget, route: Route) {
         { weight: 6, arbitrary: fc.constant(t.clientId) },
         { weight: 1, arbitrary: fc.uuid().map((u) => u.replace(/-/g, '')) },
         { weight: 2, arbitrary: fc.oneof(headerText, fc.constantFrom('', 'not-a-uuid', `{${randomUUID()}}`, `urn:uuid:${randomUUID()}`, 'g'.repeat(32))) },
+        {
+          weight: 2,
+          // Almost canonical: dashes moved, added or dropped; 31 or 33 digits; braces; a urn.
+          arbitrary: fc
+            .tuple(fc.uuid(), fc.integer({ min: 0, max: 35 }), fc.constantFrom('move', 'add', 'drop', 'short', 'long', 'braces', 'urn'))
+            .map(([u, at, how]) => {
+              const hex = u.replace(/-/g, '');
+              switch (how) {
+                case 'move':
+                  return `${hex.slice(0, at % 32)}-${hex.slice(at % 32)}`;
+                case 'add':
+                  return `${u.slice(0, at)}-${u.slice(at)}`;
+                case 'drop':
+                  return u.replace('-', '');
+                case 'short':
+                  return hex.slice(1);
+                case 'long':
+                  return `${hex}0`;
+                case 'braces':
+                  return `{${u}}`;
+                default:
+                  return `urn:uuid:${u}`;
+              }
+            }),
+        },
         { weight: 1, arbitrary: fc.constant(undefined) },
       ),
       project: fc.oneof(
@@ -209,8 +267,21 @@ function headers(t: FuzzTarget, route: Route) {
         headerText,
       ),
       oversize: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      // A signed-URL attempt without the key: a forged or empty signature over the route's own path.
+      forged: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(null) },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+          signature: fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.constantFrom('', '0'), headerText),
+          expires: fc.constantFrom('2999-01-01T00:00:00', '2015-01-01T00:00:00', 'soon', ''),
+          methods: fc.constantFrom(route.method, 'GET,POST,PUT,PATCH,DELETE,HEAD', ''),
+            paths: fc.constantFrom(route.path.replace('{queue_name}', t.queue).replace(/\/\{[a-z_]+\}$/, ''), '/v2/queues', ''),
+          }),
+        },
+      ),
     })
-    .map(({ clientId, project, accept, contentType, oversize }) => {
+    .map(({ clientId, project, accept, contentType, oversize, forged }) => {
       const h: Record<string, string> = {};
       if (clientId !== undefined) h['client-id'] = clientId;
       if (project !== undefined) h['x-project-id'] = project;
@@ -218,6 +289,12 @@ function headers(t: FuzzTarget, route: Route) {
       if (contentType !== undefined) h['content-type'] = contentType;
       else if (route.id === 'queue.patch') h['content-type'] = PATCH_TYPE;
       if (oversize) h['x-padding'] = 'a'.repeat(OVERSIZE_HEADER_BYTES);
+      if (forged) {
+        h['url-signature'] = forged.signature;
+        h['url-expires'] = forged.expires;
+        h['url-methods'] = forged.methods;
+        h['url-paths'] = forged.paths;
+      }
       return h;
     });
 }
@@ -246,13 +323,26 @@ export function requestFor(route: Route, t: FuzzTarget): fc.Arbitrary<FuzzReques
       headers: headers(t, route),
       body: body(route),
     })
-    .map(({ method, path: p, query, headers: h, body: b }) => ({
-      method,
-      path: query ? `${p}?${query}` : p,
+    .map(({ method, path: p, query, headers: h, body: b }) => {
       // NOTE: no body on HEAD: Node's parser would read a chunked HEAD body as the next request.
-      headers: b !== undefined && method !== 'HEAD' ? { ...h, 'content-length': String(Buffer.byteLength(b)) } : h,
-      ...(b !== undefined && method !== 'HEAD' ? { body: b } : {}),
-    }));
+      const sent = b !== undefined && method !== 'HEAD' ? b : undefined;
+      const clientId = h['client-id'];
+      const mustFail =
+        sent !== undefined && !validUtf8(sent)
+          ? 'its body is not valid UTF-8'
+          : !route.anonymous && clientId !== undefined && !CANONICAL_CLIENT_ID.test(clientId.trim())
+            ? 'its Client-ID is not a canonical UUID'
+            : !route.public && h['url-signature'] !== undefined
+              ? 'its signed-URL headers are forged'
+              : undefined;
+      return {
+        method,
+        path: query ? `${p}?${query}` : p,
+        headers: sent !== undefined ? { ...h, 'content-length': String(Buffer.byteLength(sent)) } : h,
+        ...(sent !== undefined ? { body: sent } : {}),
+        ...(mustFail ? { mustFail } : {}),
+      };
+    });
 }
 
 export const fuzzRoutes = (): readonly Route[] => ROUTES as readonly Route[];
@@ -291,6 +381,7 @@ export function sendRaw(baseUrl: string, req: FuzzRequest, timeoutMs = 30_000): 
 /** What is wrong with a reply, or undefined: no 5xx, and every 4xx is exactly {title, description}. */
 export function verdict(req: FuzzRequest, reply: RawReply): string | undefined {
   if (reply.status >= 500 || reply.status < 100) return `status ${reply.status}: ${reply.text.slice(0, 300)}`;
+  if (req.mustFail && reply.status < 400) return `status ${reply.status} although ${req.mustFail}`;
   if (reply.status < 400 || req.method === 'HEAD') return undefined;
   let doc: unknown;
   try {

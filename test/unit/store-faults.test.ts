@@ -52,6 +52,7 @@ import {
   updatesOf,
   valuesIn,
 } from './support/dynamo-mock.js';
+import { memorySecrets } from '../../functions/local/secrets.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let clock: ManualClock;
@@ -386,7 +387,8 @@ describe('storage errors reach the client as the contract 503', () => {
     createApi({
       store,
       clock,
-      config: { trustProjectHeader: true, projectClaim: 'project_id' },
+      config: { trustProjectHeader: true },
+      secrets: memorySecrets(),
       log: { info: () => undefined, error: () => undefined },
     });
 

@@ -312,15 +312,14 @@ describe('queue names and project ids', () => {
   });
 });
 
-describe('Client-ID forms (Python uuid.UUID rules)', () => {
+describe('Client-ID forms (canonical UUID, or 32 hex digits)', () => {
   const HEX = '3f2504e04f8941d39a0c0305e82c3301';
 
   it.each([
     ['dashed', '3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
     ['undashed', HEX],
     ['upper case', HEX.toUpperCase()],
-    ['braces', '{3f2504e0-4f89-41d3-9a0c-0305e82c3301}'],
-    ['urn:uuid:', 'urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
+    ['upper case, dashed', '3F2504E0-4F89-41D3-9A0C-0305E82C3301'],
     ['surrounding spaces', ' 3f2504e0-4f89-41d3-9a0c-0305e82c3301 '],
   ])('%s is normalized to 32 lowercase hex', (_label, raw) => {
     expect(normalizeClientId(raw)).toBe(HEX);
@@ -332,6 +331,13 @@ describe('Client-ID forms (Python uuid.UUID rules)', () => {
     ['33 hex digits', `${HEX}0`],
     ['a non-hex digit', `g${HEX.slice(1)}`],
     ['a lone surrogate', `${HEX.slice(1)}\ud800`],
+    // Python's uuid.UUID() takes these; one client must not have several spellings.
+    ['braces', '{3f2504e0-4f89-41d3-9a0c-0305e82c3301}'],
+    ['urn:uuid:', 'urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'],
+    ['dashes elsewhere', '3f2504e04-f89-41d3-9a0c-0305e82c3301'],
+    ['dashes everywhere', HEX.split('').join('-')],
+    ['one dash missing', '3f2504e04f89-41d3-9a0c-0305e82c3301'],
+    ['a trailing dash', `${HEX}-`],
   ])('%s → 400 Wrong UUID value', (_label, raw) => {
     const err = apiError(() => normalizeClientId(raw));
     expect(err.title).toBe('Wrong UUID value');

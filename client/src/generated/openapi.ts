@@ -98,6 +98,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Web console (one HTML page)
+         * @description The web console: one self-contained HTML page (its script and style inline, allowed by hash in its `Content-Security-Policy`). It holds no data: the browser calls this API with the credentials the user enters (a bearer token, or `X-Project-ID` where the header is trusted). Needs no headers.
+         */
+        get: operations["console"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/queues": {
         parameters: {
             query?: never;
@@ -172,6 +192,26 @@ export interface paths {
         put?: never;
         /** Purge messages */
         post: operations["queue.purge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/queues/{queue_name}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pre-signed URL for the queue (Zaqar share)
+         * @description Zaqar's pre-signed URL: whoever holds the answer may send exactly the granted methods to exactly the granted paths of this queue (and their items), for this project, until `expires`, without other credentials.
+         */
+        post: operations["queue.share"];
         delete?: never;
         options?: never;
         head?: never;
@@ -307,6 +347,11 @@ export interface components {
             _dead_letter_queue?: string;
             /** @description TTL of messages moved to the dead-letter queue, in seconds. */
             _dead_letter_queue_messages_ttl?: number;
+            /**
+             * @description Encrypt the bodies of messages posted from now on (AES-256-GCM under the deployment’s message key) before they are stored; reads decrypt them.
+             * @default false
+             */
+            _enable_encrypt_messages?: boolean;
         };
         Queue: {
             name: string;
@@ -362,10 +407,6 @@ export interface components {
             /** @description Seconds since the message was posted. */
             age: number;
             body: unknown;
-            /** @description The live claim holding the message. */
-            claim_id?: string;
-            /** @description How many times the message has been claimed. */
-            claim_count?: number;
         };
         PoppedMessage: {
             id: string;
@@ -397,11 +438,37 @@ export interface components {
             age: number;
             /** @description Claim lifetime, in seconds. */
             ttl: number;
-            /** @description Grace period, in seconds. */
-            grace?: number;
             messages: components["schemas"]["Message"][];
             /** @description The claim. */
             href: string;
+        };
+        ShareRequest: {
+            /**
+             * @description Resources of the queue the URL opens (each also opens its items, e.g. `messages/{id}`).
+             * @default [
+             *       "messages"
+             *     ]
+             */
+            paths?: ("messages" | "claims")[];
+            /**
+             * @description Methods the URL allows.
+             * @default [
+             *       "GET"
+             *     ]
+             */
+            methods?: ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE")[];
+            /** @description ISO 8601 date-time in the future (UTC unless it has an offset); default: 24 hours from now. */
+            expires?: string;
+        };
+        /** @description Send `signature`, `expires`, `methods` and `paths` (comma-joined) as `URL-Signature`, `URL-Expires`, `URL-Methods`, `URL-Paths`, and `project` as `X-Project-ID`: those requests need no other credentials. */
+        SignedUrl: {
+            paths: string[];
+            methods: string[];
+            project: string;
+            /** @description UTC, without a zone designator (as Zaqar). */
+            expires: string;
+            /** @description HMAC-SHA256, hex. */
+            signature: string;
         };
         Versions: {
             versions: {
@@ -438,7 +505,7 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+        /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
         ClientId: string;
         /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
         ProjectId: string;
@@ -482,7 +549,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -556,7 +623,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -604,7 +671,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -652,7 +719,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -702,6 +769,53 @@ export interface operations {
             };
         };
     };
+    console: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the browser holds: answered 304 when it is current. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    /** @description Only the page’s own script and style; requests to this origin only. */
+                    "Content-Security-Policy"?: string;
+                    /** @description `no-cache`: revalidated on each load (cheap with `ETag`). */
+                    "Cache-Control"?: string;
+                    /** @description Changes with the page. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The copy named by `If-None-Match` is current (no body). */
+            304: {
+                headers: {
+                    /** @description Unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Accept` excludes text/html. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "queues.list": {
         parameters: {
             query?: {
@@ -717,7 +831,7 @@ export interface operations {
                 name?: string;
             };
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -745,8 +859,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -780,7 +903,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -811,8 +934,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -846,7 +978,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -891,8 +1023,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -935,7 +1076,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -964,8 +1105,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -999,7 +1149,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1041,7 +1191,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1114,7 +1264,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1145,8 +1295,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1180,7 +1339,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1216,8 +1375,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1227,6 +1395,95 @@ export interface operations {
             };
             /** @description `Accept` excludes JSON. */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "queue.share": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        /** @description What to grant; `{}` grants GET on messages for a day. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareRequest"];
+            };
+        };
+        responses: {
+            /** @description The signed grant. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedUrl"];
+                };
+            };
+            /** @description Invalid input: paths, methods or expires. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1048576 bytes. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1264,7 +1521,7 @@ export interface operations {
                 ids?: string[];
             };
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1295,7 +1552,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1339,7 +1596,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1381,8 +1638,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1430,7 +1696,7 @@ export interface operations {
                 pop?: number;
             };
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1470,7 +1736,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1481,6 +1747,15 @@ export interface operations {
             };
             /** @description Some of the `ids` are claimed. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1514,7 +1789,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1547,7 +1822,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1594,7 +1869,7 @@ export interface operations {
                 claim_id?: string;
             };
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1625,7 +1900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1636,6 +1911,15 @@ export interface operations {
             };
             /** @description The message is claimed and no `claim_id` was given. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1672,7 +1956,7 @@ export interface operations {
                 limit?: number;
             };
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1719,8 +2003,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1763,7 +2056,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1796,7 +2089,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1840,7 +2133,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1871,8 +2164,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1906,7 +2208,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description UUID identifying the client, with or without dashes. `echo=false` listings hide its own messages. */
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];
                 /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
                 "X-Project-ID"?: components["parameters"]["ProjectId"];
@@ -1942,7 +2244,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No project identity (deployment with an authorizer). */
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -4,6 +4,7 @@ import { LIMITS } from '../../core/limits.js';
 import { queueRef, type HandlerContext, type RouteHandler } from '../context.js';
 import { empty, json, pathParam, query, rawBody } from '../request.js';
 import { intParam, messagesLimitText, parseClaimBody, rangeCheck } from '../validation.js';
+import { openMessages } from '../bodies.js';
 import { age, claimHref, formatMessage } from './format.js';
 
 const claimNotFound = (ctx: HandlerContext, claimId: string) => {
@@ -21,7 +22,7 @@ export const createClaim: RouteHandler = async (ctx) => {
   const now = ctx.deps.clock.now();
   return json(
     201,
-    { messages: claim.messages.map((m) => formatMessage(ref.queue, m, now)) },
+    { messages: (await openMessages(ctx, claim.messages)).map((m) => formatMessage(ref.queue, m, now)) },
     { location: claimHref(ref.queue, claim.id) },
   );
 };
@@ -32,11 +33,11 @@ export const getClaim: RouteHandler = async (ctx) => {
   const claim = await ctx.deps.store.getClaim(ref, claimId);
   if (!claim) throw claimNotFound(ctx, claimId);
   const now = ctx.deps.clock.now();
+  // Zaqar's claim document: no `grace` (its response schema forbids the key).
   return json(200, {
     age: age(claim.createdAt, now),
     ttl: claim.ttl,
-    grace: claim.grace,
-    messages: claim.messages.map((m) => formatMessage(ref.queue, m, now)),
+    messages: (await openMessages(ctx, claim.messages)).map((m) => formatMessage(ref.queue, m, now)),
     href: claimHref(ref.queue, claim.id),
   });
 };

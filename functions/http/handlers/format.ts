@@ -14,19 +14,13 @@ export function messageHref(queue: string, m: StoredMessage): string {
 export const age = (createdAt: number, now: number): number => Math.max(0, Math.floor((now - createdAt) / 1000));
 
 /**
- * A message as Zaqar v2 shows it. NOTE: python-zaqarclient builds objects from these keys
- * and rejects unknown ones, so only Zaqar's own keys appear here.
+ * A message as Zaqar v2 shows it (`wsgi/utils.py` format_message): exactly `id, href, ttl, age,
+ * body`. NOTE: Zaqar's response schemas (`api/v2/response.py`) forbid any other key, so a claim
+ * id appears only in the href (`?claim_id=`) and the claim count not at all. Zaqar adds
+ * `checksum` only when its `enable_checksum` option is on; this service computes none.
  */
 export function formatMessage(queue: string, m: StoredMessage, now: number) {
-  return {
-    id: m.id,
-    href: messageHref(queue, m),
-    ttl: m.ttl,
-    age: age(m.createdAt, now),
-    body: m.body,
-    ...(m.claimId ? { claim_id: m.claimId } : {}),
-    claim_count: m.claimCount,
-  };
+  return { id: m.id, href: messageHref(queue, m), ttl: m.ttl, age: age(m.createdAt, now), body: m.body };
 }
 
 /** Pop answers with storage-shaped messages (no href), as Zaqar does. */

@@ -4,6 +4,7 @@ import type { RouteHandler } from '../context.js';
 import * as claims from './claims.js';
 import * as messages from './messages.js';
 import * as queues from './queues.js';
+import * as share from './share.js';
 import * as system from './system.js';
 
 export const HANDLERS: Record<RouteId, RouteHandler> = {
@@ -21,6 +22,7 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'queue.delete': queues.deleteQueue,
   'queue.stats': queues.queueStats,
   'queue.purge': queues.purgeQueue,
+  'queue.share': share.shareQueue,
   'messages.post': messages.postMessages,
   'messages.list': messages.listMessages,
   'messages.delete': messages.deleteMessages,

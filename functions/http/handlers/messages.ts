@@ -12,6 +12,7 @@ import {
   queueDefaults,
   rangeCheck,
 } from '../validation.js';
+import { encryptsMessages, openMessages, sealMessages } from '../bodies.js';
 import { formatMessage, formatPopped, messagesHref, queryString } from './format.js';
 
 /** `?ids=a,b` (API Gateway joins repeated `ids=` parameters with commas too). */
@@ -23,10 +24,11 @@ function idsParam(raw: string): string[] {
 export const postMessages: RouteHandler = async (ctx) => {
   const ref = queueRef(ctx);
   const { store } = ctx.deps;
-  const metadata = await store.getQueueMetadata(ref);
-  const messages = parseMessagePost(rawBody(ctx.event), queueDefaults(metadata));
+  const meta = await store.getQueueMetadata(ref);
+  const parsed = parseMessagePost(rawBody(ctx.event), queueDefaults(meta));
+  const messages = encryptsMessages(meta) ? await sealMessages(ctx, parsed) : parsed;
   // As Zaqar: posting to a queue that does not exist creates it.
-  if (metadata === undefined) await store.createQueue(ref, {});
+  if (meta === undefined) await store.createQueue(ref, {});
   const ids = await store.postMessages(ref, messages, ctx.clientId);
   const base = messagesHref(ref.queue);
   return json(201, { resources: ids.map((id) => `${base}/${id}`) }, { location: `${base}?ids=${ids.join(',')}` });
@@ -44,7 +46,7 @@ export const listMessages: RouteHandler = async (ctx) => {
     if (found.length === 0) {
       throw notFound(`No messages with IDs: ${ids.join(', ')} found in the queue ${ref.queue} for project ${ref.project}.`);
     }
-    return json(200, { messages: found.map((m) => formatMessage(ref.queue, m, now)) });
+    return json(200, { messages: (await openMessages(ctx, found)).map((m) => formatMessage(ref.queue, m, now)) });
   }
   const limit = intParam('limit', query(event, 'limit')) ?? LIMITS.MESSAGES_PER_PAGE_DEFAULT;
   rangeCheck(limit, 1, LIMITS.MESSAGES_PER_PAGE_MAX, messagesLimitText(LIMITS.MESSAGES_PER_PAGE_MAX));
@@ -74,7 +76,7 @@ export const listMessages: RouteHandler = async (ctx) => {
         },
       ]
     : [];
-  return json(200, { messages: page.messages.map((m) => formatMessage(ref.queue, m, now)), links });
+  return json(200, { messages: (await openMessages(ctx, page.messages)).map((m) => formatMessage(ref.queue, m, now)), links });
 };
 
 export const deleteMessages: RouteHandler = async (ctx) => {
@@ -92,7 +94,7 @@ export const deleteMessages: RouteHandler = async (ctx) => {
     const pop = intParam('pop', popRaw) ?? 0;
     rangeCheck(pop, 1, LIMITS.MESSAGES_PER_POP_MAX, `Pop value must be at least 1 and may not be greater than ${LIMITS.MESSAGES_PER_POP_MAX}.`);
     const now = deps.clock.now();
-    const popped = await deps.store.popMessages(ref, pop);
+    const popped = await openMessages(ctx, await deps.store.popMessages(ref, pop));
     return json(200, { messages: popped.map((m) => formatPopped(m, now)) });
   }
   const ids = idsParam(idsRaw ?? '');
@@ -111,7 +113,8 @@ export const getMessage: RouteHandler = async (ctx) => {
   const id = pathParam(ctx.event, 'message_id');
   const message = await ctx.deps.store.getMessage(ref, id);
   if (!message) throw notFound(`Message ${id} does not exist in queue ${ref.queue} for project ${ref.project}`);
-  return json(200, formatMessage(ref.queue, message, ctx.deps.clock.now()));
+  const [opened] = await openMessages(ctx, [message]);
+  return json(200, formatMessage(ref.queue, opened ?? message, ctx.deps.clock.now()));
 };
 
 export const deleteMessage: RouteHandler = async (ctx) => {

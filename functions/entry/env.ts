@@ -1,0 +1,10 @@
+/**
+ * Names and defaults of the environment the stack gives the functions: pure data, so the CDK
+ * code (lib/) can import it without loading any runtime code.
+ */
+
+/** Secret ARNs, one variable per secret a function may read (functions/entry/secrets.ts). */
+export const SECRET_ENV = { signing: 'SIGNING_SECRET_ARN', message: 'MESSAGE_KEY_SECRET_ARN' } as const;
+
+/** JWT claim carrying the project when PROJECT_CLAIM is not set (functions/entry/authorizer.ts). */
+export const DEFAULT_PROJECT_CLAIM = 'project_id';
