@@ -27,6 +27,8 @@ import type {
   QueuePage,
   QueueStats,
   QueueSummary,
+  ShareOptions,
+  SignedUrlShare,
   Versions,
 } from './types.js';
 
@@ -134,6 +136,15 @@ export class QueuesClient {
   async openapi(): Promise<Record<string, unknown>> {
     return (await this.transport.call({ route: 'openapi', ok: [200] })).body as Record<string, unknown>;
   }
+
+  /**
+   * The address of the web console (`GET /console`) on this service, to print or open in a
+   * browser; no request is made. NOTE: the console is an HTML page for people, with nothing a
+   * program could read, so the client links to it instead of fetching it.
+   */
+  consoleUrl(): string {
+    return this.transport.url('console');
+  }
 }
 
 /** Everything under `/v2/queues/{queue}`. Get one with `client.queue(name)`. */
@@ -180,6 +191,17 @@ export class Queue {
   /** `GET …/stats`: free, claimed and total counts, oldest and newest message. */
   async stats(): Promise<QueueStats['messages']> {
     return ((await this.transport.call({ route: 'queue.stats', params: this.params, ok: [200] })).body as QueueStats).messages;
+  }
+
+  /**
+   * `POST …/share` (Zaqar's pre-signed URLs): a grant of `methods` on `paths` of this queue (and
+   * their items, e.g. `messages/{id}`) until `expires`. Whoever holds it can use exactly that
+   * with `new QueuesClient({ url, auth: signedUrl(share) })`, and nothing else. Not retried on 503.
+   */
+  async share(options: ShareOptions = {}): Promise<SignedUrlShare> {
+    const { expires, ...rest } = options;
+    const body = { ...rest, ...(expires !== undefined ? { expires: expires instanceof Date ? expires.toISOString() : expires } : {}) };
+    return (await this.transport.call({ route: 'queue.share', params: this.params, body, ok: [200] })).body as SignedUrlShare;
   }
 
   /** `POST …/purge`: deletes all messages (and subscriptions) but keeps the queue. */
@@ -287,7 +309,7 @@ export class Queue {
     return { id: lastSegment(href), href, messages: (answer.body as { messages: ClaimedMessage<T>[] }).messages };
   }
 
-  /** `GET …/claims/{id}`: age, ttl, grace and the messages still held. NotFoundError once expired. */
+  /** `GET …/claims/{id}`: age, ttl, href and the messages still held (Zaqar shows no grace). NotFoundError once expired. */
   async getClaim<T = unknown>(id: string): Promise<ClaimInfo<T>> {
     const { body } = await this.transport.call({ route: 'claim.get', params: { ...this.params, claim_id: id }, ok: [200] });
     return { ...(body as Omit<ClaimInfo<T>, 'id'>), id };

@@ -19,8 +19,11 @@ export type QueueStats = Schemas['QueueStats'];
 
 export type NewMessage<T = unknown> = WithBody<Schemas['NewMessage'], T>;
 export type Message<T = unknown> = WithBody<Schemas['Message'], T>;
-/** A message in a claim: its href carries `?claim_id=` and `claim_id` is set. */
-export type ClaimedMessage<T = unknown> = Message<T> & { readonly claim_id: string };
+/**
+ * A message in a claim: Zaqar's message object, exactly (`id, href, ttl, age, body`); the claim id
+ * is only in its href (`?claim_id=`) and in the claim itself (`claim.id`, the worker's `ctx.claimId`).
+ */
+export type ClaimedMessage<T = unknown> = Message<T>;
 export type PoppedMessage<T = unknown> = WithBody<Schemas['PoppedMessage'], T>;
 
 /** A claim just made. */
@@ -33,6 +36,18 @@ export interface Claim<T = unknown> {
 /** A claim as `GET …/claims/{id}` shows it. */
 export type ClaimInfo<T = unknown> = Omit<Schemas['Claim'], 'messages'> & { readonly id: string; readonly messages: Message<T>[] };
 export type ClaimBody = Schemas['ClaimBody'];
+
+/**
+ * What `queue.share()` asks for: `paths` (`messages`, `claims`; default messages), `methods`
+ * (default GET) and `expires` (an ISO 8601 date-time, or a Date; default a day from now).
+ */
+export type ShareOptions = Omit<Schemas['ShareRequest'], 'expires'> & { readonly expires?: string | Date };
+/**
+ * What `POST /v2/queues/{queue}/share` answers (Zaqar's pre-signed URL data): the HMAC signature
+ * over the sorted full paths (e.g. `/v2/queues/jobs/messages`) and methods, the project and
+ * `expires` (UTC `YYYY-MM-DDTHH:MM:SS`). Give it to `signedUrl()`.
+ */
+export type SignedUrlShare = Readonly<Schemas['SignedUrl']>;
 
 export type Health = Schemas['Health'];
 export type Versions = Schemas['Versions'];
