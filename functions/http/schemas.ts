@@ -593,7 +593,12 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
   'messages.list': {
     description: 'Without `ids`: a page in posting order, strictly after `marker`. With `ids`: those messages.',
     query: [
-      { name: 'marker', in: 'query', description: 'Opaque position from a `next` link.', schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
+      {
+        name: 'marker',
+        in: 'query',
+        description: 'Opaque position from a `next` link (per-lane positions `<lane>.<sequence>` joined by `-`; a bare number is lane 0).',
+        schema: { type: 'string', pattern: '^(?:[0-9]{1,16}|[0-9]{1,3}\\.[0-9]{1,16}(?:-[0-9]{1,3}\\.[0-9]{1,16})*)$' },
+      },
       limitParam(LIMITS.MESSAGES_PER_PAGE_MAX, LIMITS.MESSAGES_PER_PAGE_DEFAULT, 'messages per page'),
       bool('echo', 'Include messages posted with the caller\u2019s Client-ID.'),
       bool('include_claimed', 'Include claimed messages.'),

@@ -180,7 +180,7 @@ describe('what the run does with each kind of record', () => {
     ddb.on(DeleteCommand).resolves({});
     expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 1 });
     expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 2 } });
-    expect(updates('addDueRecords').map(valuesIn)).toEqual([{ ':n': -1 }]);
+    expect(updates('addDueRecords').map(valuesIn)).toEqual([{ ':n': -1, ':least': 1 }]);
   });
 
   it('a segment still holding live messages is looked at again later', async () => {

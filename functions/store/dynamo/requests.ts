@@ -362,16 +362,18 @@ export function countersUpdate(
 }
 
 /**
- * Counts records added to (or, negative, removed from) a lane's due partition. Unguarded: a count
- * too high only costs a query; the sweeper repairs a count found too low.
+ * Counts records added to (or, negative, removed from) a lane's due partition. Adding is unguarded
+ * (a count too high only costs a query); removing never takes the count below zero (the sweeper
+ * repairs a count found too low where it finds a record the count misses).
  */
 export function addDueRecordsUpdate(table: string, ref: QueueRef, lane: number, n: number) {
   return {
     TableName: table,
     Key: laneKey(ref, lane),
     UpdateExpression: 'ADD #dn :n',
+    ...(n < 0 ? { ConditionExpression: '#dn >= :least' } : {}),
     ExpressionAttributeNames: names(A.dueRecords),
-    ExpressionAttributeValues: { ':n': n },
+    ExpressionAttributeValues: { ':n': n, ...(n < 0 ? { ':least': -n } : {}) },
   };
 }
 
@@ -787,6 +789,29 @@ export function renewClaimUpdate(
       ':now': now,
     },
     ReturnValues: 'ALL_OLD' as const,
+  };
+}
+
+/** Deletes a claim record whose segment is `dueSk` (unless a renew moved it since: the claim is then live). */
+export function deleteLapsedClaim(table: string, ref: QueueRef, claimId: string, dueSkSeen: string) {
+  return {
+    TableName: table,
+    Key: claimKey(ref, claimId),
+    ConditionExpression: '#dsk = :dsk',
+    ExpressionAttributeNames: names(A.dueSk),
+    ExpressionAttributeValues: { ':dsk': dueSkSeen },
+  };
+}
+
+/** A lapsed claim's segment becomes a released one (its messages lost the claim); looked at again at `at`. */
+export function releasedSegmentUpdate(table: string, key: Key, at: number) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET #k = :released, #swt = :at ADD #v :one',
+    ConditionExpression: '#k = :claim',
+    ExpressionAttributeNames: names(A.kind, A.sweepAt, A.recordVersion),
+    ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': at, ':one': 1 },
   };
 }
 

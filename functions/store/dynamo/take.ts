@@ -28,6 +28,7 @@ import { FENCE_AFTER_MS, giveBack, isCurrentRecord, queueCacheKey, readLanes, ty
 import {
   claimMessageUpdate,
   countersUpdate,
+  deleteLapsedClaim,
   deleteSegment,
   dueQuery,
   finishReservationUpdate,
@@ -39,7 +40,7 @@ import {
   type Intent,
   type Member,
 } from './requests.js';
-import { ATTR as A, claimKey, KIND, newToken, type Key } from './schema.js';
+import { ATTR as A, KIND, newToken, type Key } from './schema.js';
 
 /** Rounds of reserve-and-take before a take settles for fewer than it asked (each round reserves what is still wanted). */
 const MAX_ROUNDS = 8;
@@ -316,19 +317,9 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
     addDelta(pending, seg.lane, { dueRecords: -1 });
     // A claim's segment: the expired claim it came from is gone for good (unless renewed since).
     if (seg.kind === KIND.claim && seg.claimId) {
-      await ctx.client
-        .send(
-          new DeleteCommand({
-            TableName: ctx.table,
-            Key: claimKey(ref, seg.claimId),
-            ConditionExpression: '#dsk = :dsk',
-            ExpressionAttributeNames: { '#dsk': A.dueSk },
-            ExpressionAttributeValues: { ':dsk': seg.key[A.sk] },
-          }),
-        )
-        .catch((e: unknown) => {
-          if (!isConditionalCheckFailed(e)) throw e;
-        });
+      await ctx.client.send(new DeleteCommand(deleteLapsedClaim(ctx.table, ref, seg.claimId, seg.key[A.sk]))).catch((e: unknown) => {
+        if (!isConditionalCheckFailed(e)) throw e;
+      });
     }
   }
   await Promise.all(
@@ -347,7 +338,7 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
  * due when its claim would have expired, then its intent goes. A duplicate is harmless (members
  * held by a live claim are skipped), a loss is not: hence this order.
  */
-async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, r: Reservation, now: number): Promise<void> {
+export async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, r: Reservation, now: number): Promise<void> {
   const members = seg.members.slice(r.start, r.start + r.count);
   await giveBack(ctx, ref, seg.lane, members, Math.max(now, r.claimExp));
   await ctx.client.send(new UpdateCommand(finishTakeUpdate(ctx.table, seg.key, r.token, r.start))).catch((e: unknown) => {
