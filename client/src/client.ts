@@ -27,6 +27,8 @@ import type {
   QueuePage,
   QueueStats,
   QueueSummary,
+  Redrive,
+  RedriveOptions,
   ShareOptions,
   SignedUrlShare,
   Versions,
@@ -202,6 +204,27 @@ export class Queue {
     const { expires, ...rest } = options;
     const body = { ...rest, ...(expires !== undefined ? { expires: expires instanceof Date ? expires.toISOString() : expires } : {}) };
     return (await this.transport.call({ route: 'queue.share', params: this.params, body, ok: [200] })).body as SignedUrlShare;
+  }
+
+  // ---------------------------------------------------------------- dead letters (an extension)
+
+  /**
+   * `POST …/redrive` on a dead-letter queue: moves its messages back to the queue each came from
+   * (or to `destination`), at most `max_messages_per_second`; the service runs it in slices and
+   * resumes it after a failure. 409 while one is running. Not retried on 503 (it may have started).
+   */
+  async startRedrive(options: RedriveOptions = {}): Promise<Redrive> {
+    return (await this.transport.call({ route: 'redrive.start', params: this.params, body: options, ok: [201] })).body as Redrive;
+  }
+
+  /** `GET …/redrive`: the running or last redrive, with its progress (404 when there was none). */
+  async redrive(): Promise<Redrive> {
+    return (await this.transport.call({ route: 'redrive.get', params: this.params, ok: [200] })).body as Redrive;
+  }
+
+  /** `DELETE …/redrive`: stops a running redrive; what it moved stays moved. Idempotent. */
+  async cancelRedrive(): Promise<void> {
+    await this.transport.call({ route: 'redrive.cancel', params: this.params, ok: [204] });
   }
 
   /** `POST …/purge`: deletes all messages (and subscriptions) but keeps the queue. */

@@ -16,6 +16,10 @@ export type QueueMetadata = Schemas['QueueMetadata'] & Record<string, unknown>;
 export type MetadataPatch = NonNullable<operations['queue.patch']['requestBody']>['content']['application/openstack-messaging-v2.0-json-patch'][number];
 export type QueueSummary = Schemas['Queue'];
 export type QueueStats = Schemas['QueueStats'];
+/** A redrive of a dead-letter queue, as the service reports it. */
+export type Redrive = Schemas['Redrive'];
+/** What a redrive may be asked: where to (default: each message's source queue) and how fast. */
+export type RedriveOptions = Pick<Partial<Redrive>, 'max_messages_per_second'> & { readonly destination?: string };
 
 export type NewMessage<T = unknown> = WithBody<Schemas['NewMessage'], T>;
 export type Message<T = unknown> = WithBody<Schemas['Message'], T>;

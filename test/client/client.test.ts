@@ -154,6 +154,29 @@ describe('claims', () => {
   });
 });
 
+describe('dead letters and redrive', () => {
+  it('a message claimed past the limit moves to the dead-letter queue; a redrive brings it back, its progress visible', async () => {
+    const dlq = client.queue(newQueueName());
+    await dlq.create();
+    const q = client.queue(newQueueName());
+    await q.create({ _max_claim_count: 1, _dead_letter_queue: dlq.name });
+    await q.post([{ body: 'poison' }]);
+    const first = await q.claim<string>({ ttl: 60, grace: 60 });
+    await q.releaseClaim(first?.id as string);
+    expect(await q.claim({ ttl: 60, grace: 60 })).toBeUndefined();
+    expect((await dlq.stats()).total).toBe(1);
+
+    await expect(q.redrive()).rejects.toBeInstanceOf(NotFoundError);
+    const started = await dlq.startRedrive({ max_messages_per_second: 10 });
+    expect(started).toMatchObject({ destination: null, max_messages_per_second: 10 });
+    const progress = await dlq.redrive();
+    expect(progress.moved).toBe(1);
+    expect(progress.status).toBe('completed');
+    expect((await q.claim<string>({ ttl: 60, grace: 60 }))?.messages.map((m) => m.body)).toEqual(['poison']);
+    await dlq.cancelRedrive();
+  });
+});
+
 describe('errors', () => {
   it('carry the status, Zaqar title and description, and the request', async () => {
     const q = client.queue(newQueueName());

@@ -34,6 +34,9 @@ const CALLS: { readonly [K in RouteId]: Call } = {
   'queue.stats': (c) => c.queue('q').stats(),
   'queue.purge': (c) => c.queue('q').purge(),
   'queue.share': (c) => c.queue('q').share({ paths: ['messages'], methods: ['GET'] }),
+  'redrive.start': (c) => c.queue('q').startRedrive({ max_messages_per_second: 5 }),
+  'redrive.get': (c) => c.queue('q').redrive(),
+  'redrive.cancel': (c) => c.queue('q').cancelRedrive(),
   'messages.post': (c) => c.queue('q').post([{ body: 1 }]),
   'messages.list': (c) => c.queue('q').listMessages(),
   'messages.delete': (c) => c.queue('q').deleteMessages(['a']),
@@ -51,8 +54,8 @@ function routeOf(method: string, url: URL): string | undefined {
 }
 
 /** Answers with the route's documented success status and a body every client method can read. */
-const SUCCESS: Record<string, number> = { versions: 300, 'queue.create': 201, 'messages.post': 201, 'claims.create': 201, 'messages.delete': 204 };
-const NO_CONTENT = /^(ping|queue\.(delete|purge)|message\.delete|claim\.(renew|release))/;
+const SUCCESS: Record<string, number> = { versions: 300, 'queue.create': 201, 'messages.post': 201, 'claims.create': 201, 'messages.delete': 204, 'redrive.start': 201 };
+const NO_CONTENT = /^(ping|queue\.(delete|purge)|message\.delete|claim\.(renew|release)|redrive\.cancel)/;
 
 describe('generated client sources', () => {
   it('are what client/scripts/generate.ts writes from the current route table (run `npm run openapi`)', async () => {

@@ -114,9 +114,9 @@ describe('retry rules', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it('the non-idempotent routes are exactly POST messages, POST claims, POST share and PATCH queue (pop is marked per call)', () => {
+  it('the non-idempotent routes are exactly POST messages, POST claims, POST share, POST redrive and PATCH queue (pop is marked per call)', () => {
     const notIdempotent = (Object.keys(IDEMPOTENT) as RouteId[]).filter((id) => !IDEMPOTENT[id]).sort();
-    expect(notIdempotent).toEqual(['claims.create', 'messages.post', 'queue.patch', 'queue.share']);
+    expect(notIdempotent).toEqual(['claims.create', 'messages.post', 'queue.patch', 'queue.share', 'redrive.start']);
   });
 
   it('isRetryable, as a table', () => {
