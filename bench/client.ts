@@ -107,9 +107,9 @@ export class ZaqarClient {
   }
 
   /** Claims up to `limit` messages; an empty array when nothing is claimable (204). */
-  async claim(queue: string, limit = CLAIM_LIMIT): Promise<{ claimId: string | undefined; messages: ClaimedMessage[] }> {
+  async claim(queue: string, limit = CLAIM_LIMIT, ttl = BENCH_CLAIM_TTL): Promise<{ claimId: string | undefined; messages: ClaimedMessage[] }> {
     const { status, json } = await this.call('claim', 'POST', `${this.q(queue)}/claims?limit=${limit}`, {
-      ttl: BENCH_CLAIM_TTL,
+      ttl,
       grace: BENCH_CLAIM_GRACE,
     });
     if (status === 204) return { claimId: undefined, messages: [] };
@@ -123,6 +123,13 @@ export class ZaqarClient {
   async deleteClaimed(queue: string, message: ClaimedMessage): Promise<void> {
     const claimId = new URL(message.href, 'http://x').searchParams.get('claim_id') ?? '';
     await this.call('delete', 'DELETE', `${this.q(queue)}/messages/${message.id}?claim_id=${encodeURIComponent(claimId)}`);
+  }
+
+  /** The queue's message counts (GET …/stats). */
+  async stats(queue: string): Promise<{ free: number; claimed: number; total: number }> {
+    const { json } = await this.call('stats', 'GET', `${this.q(queue)}/stats`);
+    const m = ((json ?? {}) as { messages?: { free?: number; claimed?: number; total?: number } }).messages ?? {};
+    return { free: m.free ?? Number.NaN, claimed: m.claimed ?? Number.NaN, total: m.total ?? Number.NaN };
   }
 
   async release(queue: string, claimId: string): Promise<void> {

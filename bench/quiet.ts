@@ -8,9 +8,9 @@
  * meter, and the call log of waves.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { CapacityMeter } from '../functions/store/dynamo/metrics.js';
+import { CapacityMeter, type OpTotals, type Snapshot } from '../functions/store/dynamo/metrics.js';
 import { messageBody, ZaqarClient } from './client.js';
-import { groupWaves, type CallLog } from './waves.js';
+import { groupWaves, type CallLog, type TimedCall } from './waves.js';
 
 /** Messages a quiet queue holds when it is measured. */
 export const QUIET_DEPTH = 10;
@@ -59,21 +59,40 @@ interface Sample {
   shape: string;
 }
 
+/** One request as the meter and the call log saw it. */
+export interface Metered<T> {
+  readonly value: T;
+  /** Capacity per command label, and summed. */
+  readonly breakdown: Snapshot;
+  readonly totals: OpTotals;
+  /** Wall time of the request (ms). */
+  readonly ms: number;
+  /** Its DynamoDB calls, grouped in waves (serial round trips). */
+  readonly waves: TimedCall[][];
+}
+
+/** Runs one request alone and returns what it consumed: nothing else may run meanwhile. */
+export async function metered<T>(target: Omit<QuietTarget, 'url'>, fn: () => Promise<T>): Promise<Metered<T>> {
+  const before = target.meter.snapshot();
+  target.calls.begin();
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  const calls = target.calls.end();
+  const breakdown = CapacityMeter.diff(target.meter.snapshot(), before);
+  return { value, breakdown, totals: CapacityMeter.sum(breakdown), ms, waves: groupWaves(calls) };
+}
+
 /** Measures each operation `samples` times, each sample on a fresh queue of its own. */
 export async function measureQuiet(target: QuietTarget, samples: number, bodyBytes = 1024): Promise<QuietResult> {
   const project = `bench-quiet-${randomUUID().slice(0, 8)}`;
   const byOp = new Map<string, Sample[]>();
   const measure = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
-    const before = target.meter.snapshot();
-    target.calls.begin();
-    const result = await fn();
-    const calls = target.calls.end();
-    const totals = CapacityMeter.sum(CapacityMeter.diff(target.meter.snapshot(), before));
-    const waves = groupWaves(calls);
+    const m = await metered(target, fn);
     const list = byOp.get(op) ?? [];
-    list.push({ read: totals.read, write: totals.write, calls: calls.length, waves: waves.length, shape: waveShape(waves) });
+    list.push({ read: m.totals.read, write: m.totals.write, calls: m.waves.flat().length, waves: m.waves.length, shape: waveShape(m.waves) });
     byOp.set(op, list);
-    return result;
+    return m.value;
   };
   const bodies = (n: number) => Array.from({ length: n }, (_, i) => messageBody(bodyBytes, i));
   for (let i = 0; i < samples; i++) {

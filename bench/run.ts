@@ -1,41 +1,54 @@
 /**
- * `npm run bench [-- flags]`: load, cost, scale and cold-start benchmarks; writes
- * docs/benchmarks.md and its SVG plots (or, with --url or --only, bench/out/ so a partial
- * run never overwrites the published tables). Flags: see USAGE.
+ * `npm run bench [-- flags]`: load, cost, depth and cold-start benchmarks; writes
+ * docs/benchmarks.md and its SVG plots (or, with --url, --only or --containers, bench/out/ so a
+ * partial run never overwrites the published tables). Flags: see USAGE.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTAINERS } from '../functions/local/stack.js';
+import { DEFAULT_LANES_PER_QUEUE } from '../functions/store/dynamo/store.js';
+import type { QuietData } from './before/quiet.js';
+import { ZaqarClient } from './client.js';
 import { measureColdStart } from './coldstart.js';
 import { measureCost } from './cost.js';
+import { measureDepth, measureStats } from './depth.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from './load.js';
-import { claimCostSpec, renderSvg, throughputSpec } from './plot.js';
+import { depthSpec, renderSvg, throughputSpec } from './plot.js';
+import { measureQuiet } from './quiet.js';
 import { renderReport, type RunResults } from './report.js';
-import { measureClaimScale } from './scale.js';
 import { startBenchStack, type BenchStack } from './stack.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECTIONS = ['post', 'fanout', 'workqueue', 'cost', 'scale', 'coldstart'] as const;
+/** The figures of the code before the lanes redesign (bench/before/measure.sh writes them). */
+const QUIET_BEFORE = resolve(ROOT, 'bench/data/quiet-before.json');
+const SECTIONS = ['post', 'consume', 'hot', 'fanout', 'workqueue', 'quiet', 'cost', 'depth', 'coldstart'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Sections that measure below HTTP (capacity, refused writes, round trips): the in-process stack only. */
+const STACK_ONLY: readonly Section[] = ['hot', 'quiet', 'cost', 'depth'];
+/** Share of each depth held by live claims in the depth section. */
+const DEPTH_CLAIMED_SHARE = 0.1;
 
 const USAGE = `npm run bench -- [flags]
-  --quick              short run (< 3 minutes on 2 cores): fewer scenarios, 6 s each, depths up to 10,000
+  --quick              short run (about 3 minutes on 2 cores): shorter load runs, fewer samples, depths up to 10,000
   --url URL            load an existing Zaqar v2 endpoint (default: start the local stack in-process);
-                       cost and scale need the in-process stack and are skipped
+                       the sections that look below HTTP (${STACK_ONLY.join(', ')}) need the local stack and are skipped
   --containers N       emulated Lambda containers per function of the in-process stack (default
                        ${DEFAULT_CONTAINERS}: each concurrent request in its own, as in AWS); 0: one shared handler
   --project ID         X-Project-ID to send (default: bench-<random>)
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
   --header 'N: V'      any other header to send, repeatable (e.g. 'Authorization: Bearer <jwt>')
   --duration S         seconds per load scenario (default 20, quick 6)
-  --producers LIST     post scenario producers, e.g. 1,4,16 (fan-out always uses 2)
+  --producers LIST     producers posting to one queue (post section), e.g. 1,4,16,64; the largest run's
+                       queue is then drained by the largest number of consumers (hot section)
+  --consumers LIST     consumers draining one queue's backlog (consume section), e.g. 1,8,32
+  --backlog N          messages posted (by one producer) before each consume run (default 5000, quick 2000)
   --work-producers N   producers in the work-queue scenarios (default 2)
-  --consumers LIST     work-queue consumers, e.g. 1,2,4,8,16
+  --work-consumers LIST  consumers in the work-queue scenarios (producers and consumers at once), e.g. 1,4,16
   --subscribers LIST   fan-out subscribers, e.g. 1,4,16
   --body BYTES         message body size (default 1024)
   --only LIST          sections: ${SECTIONS.join(',')}
@@ -46,15 +59,19 @@ interface Plan {
   readonly quick: boolean;
   readonly seconds: number;
   readonly producers: number[];
+  /** Producers of the extra post runs with batches of 1. */
+  readonly singlePosters: number[];
   readonly consumers: number[];
+  readonly backlog: number;
   readonly subscribers: number[];
   readonly workProducers: number;
+  readonly workConsumers: number[];
   readonly bodyBytes: number;
+  readonly quietSamples: number;
   readonly costSamples: number;
   readonly costBodies: number[];
   readonly depths: number[];
-  readonly liveClaims: number[];
-  readonly scaleSamples: number;
+  readonly depthSamples: number;
   readonly coldRuns: number;
   readonly sections: Set<Section>;
 }
@@ -67,48 +84,36 @@ function plan(values: Record<string, string | boolean | string[] | undefined>): 
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const only = str('only');
   const sections = new Set<Section>(only ? (only.split(',') as Section[]).filter((s) => SECTIONS.includes(s)) : SECTIONS);
-  if (str('url')) {
-    sections.delete('cost');
-    sections.delete('scale');
-  }
+  if (str('url')) for (const s of STACK_ONLY) sections.delete(s);
   const bodyBytes = list(str('body'), [1024])[0] ?? 1024;
   return {
     quick,
     seconds: Number(str('duration') ?? (quick ? 6 : 20)),
-    producers: list(str('producers'), quick ? [4] : [1, 4, 16]),
-    consumers: list(str('consumers'), quick ? [1, 4, 8] : [1, 2, 4, 8, 16]),
+    producers: list(str('producers'), [1, 4, 16, 64]),
+    singlePosters: quick ? [] : [1, 16],
+    consumers: list(str('consumers'), [1, 8, 32]),
+    backlog: list(str('backlog'), [quick ? 2_000 : 5_000])[0] ?? 2_000,
     subscribers: list(str('subscribers'), quick ? [4] : [1, 4, 16]),
     workProducers: list(str('work-producers'), [2])[0] ?? 2,
+    workConsumers: list(str('work-consumers'), quick ? [4] : [1, 4, 16]),
     bodyBytes,
+    quietSamples: quick ? 3 : 10,
     costSamples: quick ? 10 : 40,
     costBodies: [bodyBytes, 100],
     depths: quick ? [10, 1_000, 10_000] : [10, 1_000, 10_000, 100_000],
-    liveClaims: quick ? [0, 1_000] : [0, 1_000, 10_000],
-    scaleSamples: quick ? 5 : 20,
+    depthSamples: quick ? 5 : 20,
     coldRuns: quick ? 5 : 15,
     sections,
   };
 }
 
-/** The load scenarios of a plan, in run order. */
-function scenarios(p: Plan): ScenarioSpec[] {
-  const base = { seconds: p.seconds, bodyBytes: p.bodyBytes };
-  const specs: ScenarioSpec[] = [];
-  // Few producers in the work queue: they share the machine's two cores with the consumers.
-  const queueProducers = p.workProducers;
-  if (p.sections.has('post')) {
-    for (const batch of [1, 10]) for (const producers of p.producers) specs.push({ kind: 'post', producers, consumers: 0, batch, ...base });
-  }
-  if (p.sections.has('fanout')) {
-    for (const k of p.subscribers) specs.push({ kind: 'fanout', producers: 2, consumers: k, batch: 10, ...base });
-  }
-  if (p.sections.has('workqueue')) {
-    for (const c of p.consumers) specs.push({ kind: 'workqueue', producers: queueProducers, consumers: c, batch: 10, ...base });
-  }
-  return specs;
-}
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function logResult(r: ScenarioResult): void {
+  const rate = r.spec.kind === 'post' ? r.posted : r.spec.kind === 'fanout' ? r.delivered : r.consumed;
+  const wasted = r.writes ? `, ${r.writes.refused}/${r.writes.writes} writes refused` : '';
+  log(`[done] ${r.label}: ${rate.toFixed(0)} msgs/s, errors ${r.errors}${wasted}${r.firstError ? ` (first: ${r.firstError})` : ''}`);
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -122,8 +127,10 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       producers: { type: 'string' },
       consumers: { type: 'string' },
+      backlog: { type: 'string' },
       subscribers: { type: 'string' },
       'work-producers': { type: 'string' },
+      'work-consumers': { type: 'string' },
       body: { type: 'string' },
       only: { type: 'string' },
       containers: { type: 'string' },
@@ -151,10 +158,10 @@ async function main(): Promise<void> {
   const needsStack = !values.url && [...p.sections].some((s) => s !== 'coldstart');
   const containers = values.containers === undefined ? DEFAULT_CONTAINERS : Number(values.containers);
   if (!Number.isInteger(containers) || containers < 0) throw new Error(`--containers must be a whole number ≥ 0, got ${values.containers}`);
-  const handlers = containers ? `up to ${containers} emulated Lambda containers per function` : 'one shared handler';
+  const handlers = containers ? `each request in an emulated Lambda container (up to ${containers} per function, each with its own DynamoDB client, store and caches)` : 'one shared handler for all requests (--containers 0)';
   let stack: BenchStack | undefined;
   if (needsStack) {
-    log(`[setup] starting DynamoDB Local (in memory) and the API in-process (${handlers})`);
+    log(`[setup] starting DynamoDB Local (in memory) and the API in-process: ${handlers}`);
     stack = await startBenchStack({ containers });
   }
   const url = values.url ?? stack?.url ?? '';
@@ -165,36 +172,64 @@ async function main(): Promise<void> {
   }
   if (values.token) headers['X-Auth-Token'] = values.token;
   const target = { url, project: values.project ?? `bench-${randomUUID().slice(0, 8)}`, headers };
+  const probe = stack ? { probe: stack.probe } : {};
 
   const load: ScenarioResult[] = [];
   const results: RunResults = {
     startedAt,
     mode: p.quick ? 'quick' : values.only || values.url || values.duration || values.containers ? 'custom' : 'full',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    target: values.url ? values.url : `in-process local stack (functions/local/stack.ts, ${handlers}) on DynamoDB Local, in memory`,
+    target: values.url ? values.url : `the API in-process (functions/local/stack.ts), ${handlers}, on DynamoDB Local in memory`,
     seconds: 0,
     loadAverage: { start: loadavg()[0] ?? 0, end: 0 },
     load,
     cost: [],
-    scale: [],
+    depth: [],
     coldStart: [],
   };
+  const base = { seconds: p.seconds, bodyBytes: p.bodyBytes };
   try {
-    const specs = scenarios(p);
-    if (specs.length > 0) {
+    if (p.sections.has('post') || p.sections.has('consume') || p.sections.has('fanout') || p.sections.has('workqueue')) {
       // The JVM behind DynamoDB Local (and V8) compile hot paths during the first seconds: not measured.
       log('[warm-up] short work-queue run, not reported');
       await runScenario(target, { kind: 'workqueue', producers: 2, consumers: 2, batch: 10, seconds: p.quick ? 3 : 8, bodyBytes: p.bodyBytes });
     }
-    for (const spec of specs) {
-      const r = await runScenario(target, spec);
-      load.push(r);
-      const rate = spec.kind === 'post' ? r.posted : spec.kind === 'workqueue' ? r.consumed : r.delivered;
-      log(`[done] ${r.label}: ${rate.toFixed(0)} msgs/s, errors ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ''}`);
+    if (p.sections.has('post')) {
+      const most = Math.max(...p.producers);
+      for (const producers of p.producers) {
+        // The largest run's queue stays for the hot section, which drains it.
+        const keep = producers === most && p.sections.has('hot') && stack !== undefined;
+        const r = await runScenario(target, { kind: 'post', producers, consumers: 0, batch: 10, ...base }, { ...probe, keepQueue: keep });
+        load.push(r);
+        logResult(r);
+        if (keep && stack) await drainWide(stack, target, r, p, results, load);
+      }
     }
-    if (stack && (p.sections.has('cost') || p.sections.has('scale'))) {
+    if (p.sections.has('consume')) {
+      for (const consumers of p.consumers) {
+        log(`[consume] loading a backlog of ${p.backlog} messages for ${consumers} consumer(s)`);
+        const r = await runScenario(target, { kind: 'consume', producers: 0, consumers, batch: 10, backlog: p.backlog, ...base }, probe);
+        load.push(r);
+        logResult(r);
+      }
+    }
+    const others: ScenarioSpec[] = [];
+    if (p.sections.has('post')) for (const producers of p.singlePosters) others.push({ kind: 'post', producers, consumers: 0, batch: 1, ...base });
+    if (p.sections.has('fanout')) for (const k of p.subscribers) others.push({ kind: 'fanout', producers: 2, consumers: k, batch: 10, ...base });
+    if (p.sections.has('workqueue')) for (const c of p.workConsumers) others.push({ kind: 'workqueue', producers: p.workProducers, consumers: c, batch: 10, ...base });
+    for (const spec of others) {
+      const r = await runScenario(target, spec, probe);
+      load.push(r);
+      logResult(r);
+    }
+    if (stack && (p.sections.has('quiet') || p.sections.has('cost') || p.sections.has('depth'))) {
       const meterOff = stack.meterOn();
       try {
+        if (p.sections.has('quiet')) {
+          log(`[quiet] ${p.quietSamples} samples of each request on a queue of 10 messages`);
+          Object.assign(results, { quiet: await measureQuiet(stack, p.quietSamples, p.bodyBytes) });
+          if (existsSync(QUIET_BEFORE)) Object.assign(results, { quietBefore: JSON.parse(readFileSync(QUIET_BEFORE, 'utf8')) as QuietData });
+        }
         if (p.sections.has('cost')) {
           const cost = [];
           for (const body of p.costBodies) {
@@ -203,15 +238,9 @@ async function main(): Promise<void> {
           }
           Object.assign(results, { cost });
         }
-        if (p.sections.has('scale')) {
-          const scale = await measureClaimScale(stack, {
-            depths: p.depths,
-            liveClaims: p.liveClaims,
-            samples: p.scaleSamples,
-            bodyBytes: p.bodyBytes,
-            log,
-          });
-          Object.assign(results, { scale });
+        if (p.sections.has('depth')) {
+          const depth = await measureDepth(stack, { depths: p.depths, claimedShare: DEPTH_CLAIMED_SHARE, samples: p.depthSamples, bodyBytes: p.bodyBytes, log });
+          Object.assign(results, { depth });
         }
       } finally {
         meterOff();
@@ -229,17 +258,48 @@ async function main(): Promise<void> {
   log(`[report] ${relative(ROOT, outFile)} written in ${results.seconds.toFixed(0)} s`);
 }
 
+/**
+ * The hot section, on the queue the largest post run filled (its messages spread over one lane per
+ * producer): stats with that many lanes in use, then the largest number of consumers drain it, so
+ * the write units per partition key cover a message's whole life on a busy queue.
+ */
+async function drainWide(
+  stack: BenchStack,
+  target: { url: string; project: string; headers: Record<string, string> },
+  post: ScenarioResult & { queue: string },
+  p: Plan,
+  results: RunResults,
+  load: ScenarioResult[],
+): Promise<void> {
+  const meterOff = stack.meterOn();
+  try {
+    const client = new ZaqarClient(target);
+    const stats = await measureStats(stack, client, post.queue, p.depthSamples, { total: post.postedMessages, claimed: 0 });
+    // Producers are bound to lanes round-robin: one lane each, up to the queue's lane count.
+    const lanes = Math.min(post.spec.producers, DEFAULT_LANES_PER_QUEUE);
+    Object.assign(results, { wideStats: { depth: post.postedMessages, lanes, liveClaimed: 0, stats: stats.cost, statsExact: stats.exact } });
+  } finally {
+    meterOff();
+  }
+  const consumers = Math.max(...p.consumers);
+  const spec: ScenarioSpec = { kind: 'consume', producers: 0, consumers, batch: 10, drains: post.label, seconds: p.seconds, bodyBytes: p.bodyBytes };
+  const r = await runScenario(target, spec, { probe: stack.probe, queue: { name: post.queue, backlog: post.postedMessages } });
+  load.push(r);
+  Object.assign(results, { hot: { post: post.label, consume: r.label } });
+  logResult(r);
+}
+
 /** Writes the report and its plots (next to it). */
 async function writeReport(results: RunResults, outFile: string): Promise<void> {
   mkdirSync(dirname(outFile), { recursive: true });
-  const svgs: { throughput?: string; claimCost?: string } = {};
+  const svgs: { throughput?: string; depth?: string } = {};
   const plot = async (name: string, svg: Promise<string>) => {
     const file = resolve(dirname(outFile), name);
     writeFileSync(file, await svg);
     return relative(dirname(outFile), file);
   };
   if (results.load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(results.load)));
-  if (results.scale.length > 0) svgs.claimCost = await plot('bench-claim-cost.svg', renderSvg(claimCostSpec(results.scale)));
+  if (results.depth.length > 0) svgs.depth = await plot('bench-depth.svg', renderSvg(depthSpec(results.depth)));
   writeFileSync(outFile, renderReport(results, svgs));
 }
 

@@ -2,13 +2,16 @@
  * The in-process stack the bench starts when no --url is given: functions/local/stack.ts on
  * DynamoDB Local (in memory), by default in the Lambda-faithful mode (each request in an emulated
  * container with its own client and store). Every client the stack builds is captured through
- * `decorateClient`, so the capacity meter is attached here, for the cost and scale phases only,
- * and never in the production wiring.
+ * `decorateClient`: the write probe (refused writes, units per partition key) and the call log
+ * (round trips) are attached to each from its creation, the capacity meter only for the phases that
+ * meter one request at a time. None of it is ever attached in the production wiring.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_CONTAINERS, startLocalStack, type LocalStack } from '../functions/local/stack.js';
 import { createDocumentClient } from '../functions/store/dynamo/client.js';
 import { attachCapacityMeter, CapacityMeter } from '../functions/store/dynamo/metrics.js';
+import { WriteProbe } from './probe.js';
+import { attachCallLog, CallLog } from './waves.js';
 
 /** Per-request timeout of the bulk-loading client (ms): large loads keep DynamoDB Local busy. */
 const LOADER_TIMEOUT_MS = 30_000;
@@ -20,6 +23,10 @@ export interface BenchStack {
   /** A separate client for bulk loads, so loading never meets the store's short timeouts. */
   readonly loader: DynamoDBDocumentClient;
   readonly meter: CapacityMeter;
+  /** Write requests, refusals and units per partition key of every client, all the time. */
+  readonly probe: WriteProbe;
+  /** Every client's DynamoDB calls, timed while a window is open. */
+  readonly calls: CallLog;
   /** Starts metering every client of the stack (and those containers build meanwhile); returns the function that stops it. */
   meterOn(): () => void;
   stop(): Promise<void>;
@@ -32,15 +39,19 @@ export interface BenchStackOptions {
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const meter = new CapacityMeter();
+  const probe = new WriteProbe();
+  const calls = new CallLog();
   const clients: DynamoDBDocumentClient[] = [];
   /** While metering: the detach functions of the clients metered so far. */
   let metered: (() => void)[] | undefined;
-  const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true });
+  const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true, estimateEmptyQueries: true });
   const local = await startLocalStack({
     tableName: 'bench',
     containers: options.containers ?? DEFAULT_CONTAINERS,
     decorateClient: (client) => {
       clients.push(client);
+      probe.attach(client);
+      attachCallLog(client, calls);
       // Containers are built on demand: one built while metering is metered from its first call.
       metered?.push(attach(client));
     },
@@ -54,6 +65,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     local,
     loader,
     meter,
+    probe,
+    calls,
     meterOn: () => {
       const detach = (metered = clients.map(attach));
       return () => {
