@@ -9,6 +9,7 @@ import { addTotals, CapacityMeter, itemSize, type OpTotals, type Snapshot } from
 import { messageItem } from '../functions/store/dynamo/requests.js';
 import { newMessageId } from '../functions/store/dynamo/schema.js';
 import { CLAIM_LIMIT, LIST_LIMIT, messageBody, ZaqarClient, BENCH_MESSAGE_TTL, type ClaimedMessage } from './client.js';
+import { metered, SETUP_RETRIES } from './quiet.js';
 import type { BenchStack } from './stack.js';
 
 export interface CostRow {
@@ -53,7 +54,7 @@ class Tally {
 
 /** Measures one message lifecycle `samples` times with bodies of about `bodyBytes` bytes. */
 export async function measureCost(stack: BenchStack, bodyBytes: number, samples: number): Promise<CostResult> {
-  const target = { url: stack.url, project: `bench-cost-${randomUUID().slice(0, 8)}` };
+  const target = { url: stack.url, project: `bench-cost-${randomUUID().slice(0, 8)}`, retries: SETUP_RETRIES };
   const producer = new ZaqarClient(target);
   const reader = new ZaqarClient(target);
   const queue = 'cost';
@@ -62,10 +63,9 @@ export async function measureCost(stack: BenchStack, bodyBytes: number, samples:
   await producer.post(queue, [messageBody(bodyBytes, 0)]);
 
   const measure = async <T>(tally: Tally, fn: () => Promise<T>, count: (r: T) => number): Promise<T> => {
-    const before = stack.meter.snapshot();
-    const r = await fn();
-    tally.add(CapacityMeter.diff(stack.meter.snapshot(), before), count(r));
-    return r;
+    const m = await metered(stack, fn);
+    tally.add(m.breakdown, count(m.value));
+    return m.value;
   };
 
   const post1 = new Tally();

@@ -10,7 +10,7 @@ import type { QueueRef } from '../functions/core/model.js';
 import { addTotals, emptyTotals, type OpTotals } from '../functions/store/dynamo/metrics.js';
 import { fillLane } from '../test/support/fill.js';
 import { BENCH_MESSAGE_TTL, CLAIM_LIMIT, ZaqarClient } from './client.js';
-import { metered } from './quiet.js';
+import { metered, SETUP_RETRIES } from './quiet.js';
 import type { BenchStack } from './stack.js';
 import { summarize, type LatencySummary } from './stats.js';
 
@@ -111,7 +111,7 @@ async function holdInLiveClaims(client: ZaqarClient, queue: string, count: numbe
 /** One queue grown through `depths`; at each, stats and a claim measured (each claim released again, so the depth stays). */
 export async function measureDepth(stack: BenchStack, options: DepthOptions): Promise<DepthPoint[]> {
   const project = `bench-depth-${randomUUID().slice(0, 8)}`;
-  const client = new ZaqarClient({ url: stack.url, project });
+  const client = new ZaqarClient({ url: stack.url, project, retries: SETUP_RETRIES });
   const queue = 'depth';
   const ref: QueueRef = { project, queue };
   await client.createQueue(queue);

@@ -9,9 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CapacityMeter, type OpTotals, type Snapshot } from '../functions/store/dynamo/metrics.js';
-import { messageBody, ZaqarClient } from './client.js';
+import { HttpError, messageBody, ZaqarClient } from './client.js';
 import { groupWaves, type CallLog, type TimedCall } from './waves.js';
 
+/** Retries of the unmeasured requests around the measured ones. */
+export const SETUP_RETRIES = 3;
 /** Messages a quiet queue holds when it is measured. */
 export const QUIET_DEPTH = 10;
 
@@ -71,8 +73,24 @@ export interface Metered<T> {
   readonly waves: TimedCall[][];
 }
 
-/** Runs one request alone and returns what it consumed: nothing else may run meanwhile. */
+/** Attempts of one metered request that answered 503 (a loaded machine's DynamoDB Local times out now and then). */
+const METERED_ATTEMPTS = 3;
+
+/**
+ * Runs one request alone and returns what it consumed: nothing else may run meanwhile. A request
+ * that fails with a 503 is measured again (up to METERED_ATTEMPTS), its failed attempt not counted.
+ */
 export async function metered<T>(target: Omit<QuietTarget, 'url'>, fn: () => Promise<T>): Promise<Metered<T>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await meteredOnce(target, fn);
+    } catch (err) {
+      if (attempt >= METERED_ATTEMPTS || !(err instanceof HttpError && err.status === 503)) throw err;
+    }
+  }
+}
+
+async function meteredOnce<T>(target: Omit<QuietTarget, 'url'>, fn: () => Promise<T>): Promise<Metered<T>> {
   const before = target.meter.snapshot();
   target.calls.begin();
   const t0 = performance.now();
@@ -96,7 +114,7 @@ export async function measureQuiet(target: QuietTarget, samples: number, bodyByt
   };
   const bodies = (n: number) => Array.from({ length: n }, (_, i) => messageBody(bodyBytes, i));
   for (let i = 0; i < samples; i++) {
-    const options = { url: target.url, project };
+    const options = { url: target.url, project, retries: SETUP_RETRIES };
     const producer = new ZaqarClient(options);
     const consumer = new ZaqarClient(options);
     const queue = `quiet-${i}`;

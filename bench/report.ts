@@ -62,8 +62,16 @@ export const BEFORE = {
     [8, { msgs: 116, claims: 217, short: 61, emptyWhileWaiting: 73 }],
     [32, { msgs: 66, claims: 446, short: 431, emptyWhileWaiting: 357 }],
   ]),
-  /** GET …/stats p50 (ms) by depth; at 20,000 it took 1.6–3.7 s. */
-  statsP50: new Map<number, number>([[1_000, 35]]),
+  /** GET …/stats p50 (ms) by depth. */
+  statsP50: new Map<number, string>([
+    [1_000, '≈ 35'],
+    [20_000, '1,600–3,700'],
+  ]),
+  /** 16 producers spread over N server processes sharing one DynamoDB Local: msgs/s ÷ one producer's, and failed posts (503) per run. */
+  servers: new Map<number, { ratio: string; failed: string }>([
+    [4, { ratio: '0.6–0.74', failed: '15–17' }],
+    [16, { ratio: '0.28', failed: '–' }],
+  ]),
   statsNote: 'before: p50 ≈ 35 ms at depth 1,000 and 1.6–3.7 s at depth 20,000 (every index entry read)',
   /** WRU and RRU per message lifecycle (post in batches of 10, claim 10, delete each), by body size. */
   lifecycle: new Map<number, { wru: number; rru: number; post: number; claim: number; del: number }>([
@@ -171,8 +179,11 @@ const count = (n: number) => n.toLocaleString('en-US');
 const opt = (v: number | undefined, f: (x: number) => string = (x) => fmt(x)) => (v === undefined ? '–' : f(v));
 const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
 
+/** Posts of batches of 10 through the in-process stack's containers (not shared, not over several processes). */
 const postRuns = (load: readonly ScenarioResult[]) =>
-  load.filter((r) => r.spec.kind === 'post' && r.spec.batch === 10).sort((a, b) => a.spec.producers - b.spec.producers);
+  load.filter((r) => r.spec.kind === 'post' && r.spec.batch === 10 && !r.spec.servers && !r.spec.sharedStore).sort((a, b) => a.spec.producers - b.spec.producers);
+const sharedRun = (load: readonly ScenarioResult[], producers: number) => load.find((r) => r.spec.kind === 'post' && r.spec.sharedStore && r.spec.producers === producers);
+const serverRuns = (load: readonly ScenarioResult[]) => load.filter((r) => r.spec.kind === 'post' && r.spec.servers).sort((a, b) => (a.spec.servers ?? 0) - (b.spec.servers ?? 0) || a.spec.producers - b.spec.producers);
 const consumeRuns = (load: readonly ScenarioResult[]) =>
   load.filter((r) => r.spec.kind === 'consume').sort((a, b) => Number(a.spec.drains !== undefined) - Number(b.spec.drains !== undefined) || a.spec.consumers - b.spec.consumers);
 const wasted = (r: ScenarioResult) => (r.writes ? `${pct(wastedShare(r.writes))} (${count(r.writes.refused)} of ${count(r.writes.writes)})` : '–');
@@ -183,6 +194,7 @@ export function producersTable(load: readonly ScenarioResult[]): string[] {
   const rows = postRuns(load).map((r) => {
     const before = BEFORE.producers.get(r.spec.producers);
     const post = r.ops.post;
+    const shared = sharedRun(load, r.spec.producers);
     return [
       String(r.spec.producers),
       fmt(r.posted),
@@ -190,14 +202,29 @@ export function producersTable(load: readonly ScenarioResult[]): string[] {
       ms(post?.p50 ?? Number.NaN),
       ms(post?.p99 ?? Number.NaN),
       wasted(r),
+      shared ? `${fmt(shared.posted)} (${shared.failedPosts} failed, ${wasted(shared)} wasted)` : '–',
       opt(before?.msgs),
       opt(before?.cancelled, pct),
       opt(before?.failed),
       opt(before?.p99, ms),
+      opt(before?.sharedStore),
     ];
   });
   return table(
-    ['producers', 'msgs/s', 'failed posts', 'post p50 ms', 'post p99 ms', 'wasted writes (refused ÷ all)', 'before: msgs/s', 'before: transactions cancelled', 'before: failed posts', 'before: p99 ms'],
+    [
+      'producers',
+      'msgs/s',
+      'failed posts',
+      'post p50 ms',
+      'post p99 ms',
+      'wasted writes (refused ÷ all)',
+      'one shared store: msgs/s',
+      'before: msgs/s',
+      'before: transactions cancelled',
+      'before: failed posts',
+      'before: p99 ms',
+      'before, one shared store: msgs/s',
+    ],
     rows,
   );
 }
@@ -218,6 +245,28 @@ export function producersVerdict(load: readonly ScenarioResult[]): string[] {
   return lines;
 }
 
+// ------------------------------------------------------------------ 1b. several server processes
+
+export function serversTable(load: readonly ScenarioResult[]): string[] {
+  const runs = serverRuns(load);
+  const one = runs.find((r) => r.spec.producers === 1);
+  const rows = runs.map((r) => {
+    const before = r.spec.producers > 1 ? BEFORE.servers.get(r.spec.servers ?? 0) : undefined;
+    return [
+      String(r.spec.servers),
+      String(r.spec.producers),
+      fmt(r.posted),
+      one && r !== one ? `×${fmt(r.posted / one.posted)}` : '(baseline)',
+      String(r.failedPosts),
+      ms(r.ops.post?.p50 ?? Number.NaN),
+      ms(r.ops.post?.p99 ?? Number.NaN),
+      before ? `×${before.ratio}` : '–',
+      before?.failed ?? '–',
+    ];
+  });
+  return table(['server processes', 'producers', 'msgs/s', 'vs 1 producer', 'failed posts', 'post p50 ms', 'post p99 ms', 'before: vs 1 producer', 'before: failed posts (503)'], rows);
+}
+
 // ------------------------------------------------------------------ 2. consumers
 
 export function consumersTable(load: readonly ScenarioResult[]): string[] {
@@ -230,9 +279,9 @@ export function consumersTable(load: readonly ScenarioResult[]): string[] {
       String(r.spec.consumers),
       start,
       fmt(r.consumed),
-      f ? count(f.claims) : '–',
+      f ? count(f.claims - r.emptyClaims) : '–',
+      f ? `${f.shortAll ?? '–'} / ${f.short}` : '–',
       f ? pct(meanFill(f, 10)) : '–',
-      f ? String(f.short) : '–',
       f ? String(f.empty) : '–',
       ms(claim?.p50 ?? Number.NaN),
       ms(claim?.p99 ?? Number.NaN),
@@ -248,9 +297,9 @@ export function consumersTable(load: readonly ScenarioResult[]): string[] {
       'consumers',
       'backlog at start',
       'msgs/s',
-      'claims',
+      'successful claims',
+      'claims < 10 (all / while ≥ 2 × C × 10 claimable)',
       'mean claim fill',
-      'short claims',
       'empty (204) claims while ≥ 2 × C × 10 claimable',
       'claim p50 ms',
       'claim p99 ms',
@@ -287,7 +336,7 @@ const statsRow = (p: DepthPoint, note = ''): string[] => [
   ms(p.stats.latency.p50),
   ms(p.stats.latency.p99),
   p.statsExact ? 'yes' : '**no**',
-  opt(BEFORE.statsP50.get(p.depth), (v) => `≈ ${v}`),
+  BEFORE.statsP50.get(p.depth) ?? '–',
 ];
 
 export function statsTable(points: readonly DepthPoint[], wide?: DepthPoint): string[] {
@@ -432,6 +481,16 @@ export function headline(r: RunResults): string[] {
     lines.push(`- Producers on one queue (batches of 10): ${posts.map((x) => `${x.spec.producers} → ${fmt(x.posted)} msgs/s`).join(', ')}; ${posts.reduce((s, x) => s + x.failedPosts, 0)} failed posts` +
       (posts.some((x) => x.writes) ? `; wasted writes at most ${pct(Math.max(...posts.filter((x) => x.writes).map((x) => wastedShare(x.writes!))))}.` : '.'));
   }
+  const spread = serverRuns(r.load);
+  const alone = spread.find((x) => x.spec.producers === 1);
+  if (alone && spread.length > 1) {
+    lines.push(
+      `- Server processes sharing one DynamoDB: ${spread
+        .filter((x) => x !== alone)
+        .map((x) => `${x.spec.producers} producers over ${x.spec.servers} processes → ×${fmt(x.posted / alone.posted)} one producer's msgs/s, ${x.failedPosts} failed posts`)
+        .join('; ')}.`,
+    );
+  }
   const consumes = consumeRuns(r.load).filter((x) => !x.spec.drains && x.fill);
   if (consumes.length) {
     lines.push(`- Consumers on one backlog: ${consumes.map((x) => `${x.spec.consumers} → ${fmt(x.consumed)} msgs/s, fill ${pct(meanFill(x.fill!, 10))}, ${x.fill!.empty} empty`).join('; ')}.`);
@@ -541,7 +600,10 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
       `${posts[0]?.spec.seconds ?? 0} s each, closed loop, over HTTP. "Failed posts" answered anything but 201. "Wasted writes" are the write`,
       'requests DynamoDB refused (ConditionalCheckFailed or TransactionCanceled) over all write requests, counted by a',
       'middleware on every container\'s DynamoDB client (`bench/probe.ts`). The "before" columns are issue 11\'s figures for',
-      'the code before the lanes redesign (one DynamoDB store per producer, as separate containers are; 2 cores).',
+      'the code before the lanes redesign (one DynamoDB store per producer, as separate containers are; 2 cores). The',
+      '"one shared store" column repeats each run against a second API in the same process with one shared handler (one',
+      'store and one DynamoDB client for every request, as a single process without containers serves them), on the same',
+      'DynamoDB Local.',
       '',
       ...producersTable(r.load),
       '',
@@ -557,16 +619,33 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     );
   }
 
+  if (serverRuns(r.load).length > 0) {
+    out.push('## Several server processes on one DynamoDB', '');
+    out.push(
+      'N `npm start` processes (bin/local.ts, each in the Lambda-faithful mode with its own containers) share the bench\'s',
+      'DynamoDB Local through `DYNAMODB_ENDPOINT`, as several API processes share one table; producers, each with its',
+      `own \`Client-ID\`, are spread round-robin over them and post batches of 10 to one queue. The first row is one`,
+      'producer against one process: the baseline. These processes are not probed (their DynamoDB clients live in other',
+      'processes), so only HTTP figures are shown. The "before" columns are issue 11\'s figures (16 producers over 4 and 16',
+      'processes: msgs/s as a multiple of one producer\'s; 15–17 posts per run answered 503 after 2–5 s).',
+      '',
+      ...serversTable(r.load),
+      '',
+    );
+  }
+
   const consumes = consumeRuns(r.load);
   if (consumes.length > 0) {
     out.push('## Consumers draining one queue', '');
     out.push(
       'One producer posts the backlog (batches of 10, so it all sits on one lane: every consumer reserves from the same',
       'lane item, the hardest case), then C consumers, each with its own `Client-ID`, claim (limit 10) and delete each',
-      'claimed message with its `claim_id`, until the time is up or fewer than 2 × C × 10 messages are left to claim.',
-      'The load generator tracks the backlog (posted − deleted − held by claims not yet deleted); "mean claim fill" and',
-      '"short claims" (fewer than 10, but some) count the claims sent while at least 2 × C × 10 messages were claimable,',
-      'and "empty claims" those of them answered 204. The last row drains the queue the largest post run filled (one lane',
+      'claimed message with its `claim_id`, until nothing is left to claim or the time is up (msgs/s: messages deleted',
+      'over the run\'s wall time, the tail where consumers run short included, as issue 11 measured it).',
+      'The load generator tracks the backlog (posted − deleted − held by claims not yet deleted); "mean claim fill", the',
+      'second count of "claims < 10" (fewer than 10, but some) and "empty claims" count the claims sent while at least',
+      '2 × C × 10 messages were claimable (a claim in the tail, when fewer are left, may rightly come back short; the first',
+      'count of "claims < 10" includes those, as issue 11\'s column did). The last row drains the queue the largest post run filled (one lane',
       'per producer; see "The hottest partition key"). The "before" columns are issue 11\'s figures (consumers against',
       '`npm start`, backlog of 2,000).',
       '',
@@ -739,4 +818,28 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Headings this bench wrote in earlier versions of the page: its own, dropped when the page is regenerated. */
+const FORMER_HEADINGS: readonly string[] = ['Throughput and latency (HTTP)', 'Claim cost vs queue depth'];
+
+/** A page's `## ` sections (each with its `###` subsections), after what comes before the first. */
+function sections(page: string): { head: string; sections: { title: string; text: string }[] } {
+  const parts = page.split(/^(?=## )/m);
+  const head = parts[0]?.startsWith('## ') ? '' : (parts.shift() ?? '');
+  return { head, sections: parts.map((text) => ({ title: text.slice(3, text.indexOf('\n') < 0 ? undefined : text.indexOf('\n')).trim(), text })) };
+}
+
+/**
+ * The regenerated page with the sections others wrote kept: every `## ` section of the existing
+ * page whose heading this bench does not write (e.g. subscriptions, long polling) stays, in its
+ * order, after the generated ones, so regenerating the bench's figures never drops a teammate's.
+ */
+export function mergeReport(generated: string, existing: string | undefined): string {
+  if (!existing) return generated;
+  const own = new Set([...sections(generated).sections.map((s) => s.title), ...FORMER_HEADINGS]);
+  const kept = sections(existing).sections.filter((s) => !own.has(s.title));
+  if (kept.length === 0) return generated;
+  const body = generated.endsWith('\n\n') ? generated : `${generated.replace(/\n*$/, '')}\n\n`;
+  return `${body}${kept.map((s) => `${s.text.replace(/\n*$/, '')}\n`).join('\n')}`;
 }

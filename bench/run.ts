@@ -17,8 +17,9 @@ import { measureCost } from './cost.js';
 import { measureDepth, measureStats } from './depth.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from './load.js';
 import { depthSpec, renderSvg, throughputSpec } from './plot.js';
-import { measureQuiet } from './quiet.js';
-import { renderReport, type RunResults } from './report.js';
+import { measureQuiet, SETUP_RETRIES } from './quiet.js';
+import { mergeReport, renderReport, type RunResults } from './report.js';
+import { startServers, stopServers } from './servers.js';
 import { startBenchStack, type BenchStack } from './stack.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -26,10 +27,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ROOT = resolve(import.meta.dirname, '..');
 /** The figures of the code before the lanes redesign (bench/before/measure.sh writes them). */
 const QUIET_BEFORE = resolve(ROOT, 'bench/data/quiet-before.json');
-const SECTIONS = ['post', 'consume', 'hot', 'fanout', 'workqueue', 'quiet', 'cost', 'depth', 'coldstart'] as const;
+const SECTIONS = ['post', 'shared', 'consume', 'hot', 'servers', 'fanout', 'workqueue', 'quiet', 'cost', 'depth', 'coldstart'] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections that measure below HTTP (capacity, refused writes, round trips): the in-process stack only. */
-const STACK_ONLY: readonly Section[] = ['hot', 'quiet', 'cost', 'depth'];
+const STACK_ONLY: readonly Section[] = ['hot', 'shared', 'servers', 'quiet', 'cost', 'depth'];
+/** Producers of the runs spread over several server processes (issue 11 measured 16). */
+const SERVER_PRODUCERS = 16;
 /** Share of each depth held by live claims in the depth section. */
 const DEPTH_CLAIMED_SHARE = 0.1;
 
@@ -42,11 +45,15 @@ const USAGE = `npm run bench -- [flags]
   --project ID         X-Project-ID to send (default: bench-<random>)
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
   --header 'N: V'      any other header to send, repeatable (e.g. 'Authorization: Bearer <jwt>')
-  --duration S         seconds per load scenario (default 20, quick 6)
+  --duration S         seconds per load scenario (default 10, quick 5)
   --producers LIST     producers posting to one queue (post section), e.g. 1,4,16,64; the largest run's
-                       queue is then drained by the largest number of consumers (hot section)
+                       queue is then drained by the largest number of consumers (hot section); the shared
+                       section repeats the runs up to 16 producers against one shared handler
   --consumers LIST     consumers draining one queue's backlog (consume section), e.g. 1,8,32
-  --backlog N          messages posted (by one producer) before each consume run (default 5000, quick 2000)
+  --consume-seconds S  most seconds per consume run: it ends earlier once the backlog is drained (default 60, quick 20)
+  --backlog N          messages posted (by one producer) before each consume run (default 2000)
+  --servers LIST       npm start processes sharing the DynamoDB that ${SERVER_PRODUCERS} producers are spread over
+                       (servers section), e.g. 4,16 (default 4,16, quick 4)
   --work-producers N   producers in the work-queue scenarios (default 2)
   --work-consumers LIST  consumers in the work-queue scenarios (producers and consumers at once), e.g. 1,4,16
   --subscribers LIST   fan-out subscribers, e.g. 1,4,16
@@ -62,7 +69,9 @@ interface Plan {
   /** Producers of the extra post runs with batches of 1. */
   readonly singlePosters: number[];
   readonly consumers: number[];
+  readonly consumeSeconds: number;
   readonly backlog: number;
+  readonly servers: number[];
   readonly subscribers: number[];
   readonly workProducers: number;
   readonly workConsumers: number[];
@@ -88,11 +97,13 @@ function plan(values: Record<string, string | boolean | string[] | undefined>): 
   const bodyBytes = list(str('body'), [1024])[0] ?? 1024;
   return {
     quick,
-    seconds: Number(str('duration') ?? (quick ? 6 : 20)),
+    seconds: Number(str('duration') ?? (quick ? 5 : 10)),
     producers: list(str('producers'), [1, 4, 16, 64]),
     singlePosters: quick ? [] : [1, 16],
     consumers: list(str('consumers'), [1, 8, 32]),
-    backlog: list(str('backlog'), [quick ? 2_000 : 5_000])[0] ?? 2_000,
+    consumeSeconds: Number(str('consume-seconds') ?? (quick ? 20 : 60)),
+    backlog: list(str('backlog'), [2_000])[0] ?? 2_000,
+    servers: list(str('servers'), quick ? [4] : [4, 16]),
     subscribers: list(str('subscribers'), quick ? [4] : [1, 4, 16]),
     workProducers: list(str('work-producers'), [2])[0] ?? 2,
     workConsumers: list(str('work-consumers'), quick ? [4] : [1, 4, 16]),
@@ -100,7 +111,7 @@ function plan(values: Record<string, string | boolean | string[] | undefined>): 
     quietSamples: quick ? 3 : 10,
     costSamples: quick ? 10 : 40,
     costBodies: [bodyBytes, 100],
-    depths: quick ? [10, 1_000, 10_000] : [10, 1_000, 10_000, 100_000],
+    depths: quick ? [10, 1_000, 10_000] : [10, 1_000, 20_000, 100_000],
     depthSamples: quick ? 5 : 20,
     coldRuns: quick ? 5 : 15,
     sections,
@@ -128,6 +139,8 @@ async function main(): Promise<void> {
       producers: { type: 'string' },
       consumers: { type: 'string' },
       backlog: { type: 'string' },
+      'consume-seconds': { type: 'string' },
+      servers: { type: 'string' },
       subscribers: { type: 'string' },
       'work-producers': { type: 'string' },
       'work-consumers': { type: 'string' },
@@ -205,14 +218,28 @@ async function main(): Promise<void> {
         if (keep && stack) await drainWide(stack, target, r, p, results, load);
       }
     }
+    if (stack && p.sections.has('shared')) {
+      // The same posts against one shared handler: one store and one DynamoDB client for every request.
+      const shared = await stack.startShared();
+      try {
+        for (const producers of p.producers.filter((n) => n <= SERVER_PRODUCERS)) {
+          const r = await runScenario({ ...target, url: shared.url }, { kind: 'post', producers, consumers: 0, batch: 10, sharedStore: true, ...base }, probe);
+          load.push(r);
+          logResult(r);
+        }
+      } finally {
+        await shared.stop();
+      }
+    }
     if (p.sections.has('consume')) {
       for (const consumers of p.consumers) {
         log(`[consume] loading a backlog of ${p.backlog} messages for ${consumers} consumer(s)`);
-        const r = await runScenario(target, { kind: 'consume', producers: 0, consumers, batch: 10, backlog: p.backlog, ...base }, probe);
+        const r = await runScenario(target, { kind: 'consume', producers: 0, consumers, batch: 10, backlog: p.backlog, ...base, seconds: p.consumeSeconds }, probe);
         load.push(r);
         logResult(r);
       }
     }
+    if (stack && p.sections.has('servers')) await spreadOverServers(stack, target, p, load);
     const others: ScenarioSpec[] = [];
     if (p.sections.has('post')) for (const producers of p.singlePosters) others.push({ kind: 'post', producers, consumers: 0, batch: 1, ...base });
     if (p.sections.has('fanout')) for (const k of p.subscribers) others.push({ kind: 'fanout', producers: 2, consumers: k, batch: 10, ...base });
@@ -273,7 +300,7 @@ async function drainWide(
 ): Promise<void> {
   const meterOff = stack.meterOn();
   try {
-    const client = new ZaqarClient(target);
+    const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
     const stats = await measureStats(stack, client, post.queue, p.depthSamples, { total: post.postedMessages, claimed: 0 });
     // Producers are bound to lanes round-robin: one lane each, up to the queue's lane count.
     const lanes = Math.min(post.spec.producers, DEFAULT_LANES_PER_QUEUE);
@@ -282,11 +309,34 @@ async function drainWide(
     meterOff();
   }
   const consumers = Math.max(...p.consumers);
-  const spec: ScenarioSpec = { kind: 'consume', producers: 0, consumers, batch: 10, drains: post.label, seconds: p.seconds, bodyBytes: p.bodyBytes };
+  const spec: ScenarioSpec = { kind: 'consume', producers: 0, consumers, batch: 10, drains: post.label, seconds: p.consumeSeconds, bodyBytes: p.bodyBytes };
   const r = await runScenario(target, spec, { probe: stack.probe, queue: { name: post.queue, backlog: post.postedMessages } });
   load.push(r);
   Object.assign(results, { hot: { post: post.label, consume: r.label } });
   logResult(r);
+}
+
+/**
+ * The servers section: `npm start` processes sharing the stack's DynamoDB Local (DYNAMODB_ENDPOINT),
+ * each in the Lambda-faithful mode. One producer against one of them first (the baseline), then
+ * SERVER_PRODUCERS producers spread round-robin over N of them.
+ */
+async function spreadOverServers(stack: BenchStack, target: { url: string; project: string; headers: Record<string, string> }, p: Plan, load: ScenarioResult[]): Promise<void> {
+  const most = Math.max(...p.servers);
+  log(`[servers] starting ${most} npm start processes on DynamoDB Local at ${stack.local.dynamoEndpoint}`);
+  const servers = await startServers(most, { dynamoEndpoint: stack.local.dynamoEndpoint, tableName: stack.tableName, containers: DEFAULT_CONTAINERS });
+  try {
+    const urls = servers.map((s) => s.url);
+    const base = { kind: 'post', consumers: 0, batch: 10, seconds: p.seconds, bodyBytes: p.bodyBytes } as const;
+    const runs: { producers: number; servers: number }[] = [{ producers: 1, servers: 1 }, ...p.servers.map((n) => ({ producers: SERVER_PRODUCERS, servers: n }))];
+    for (const run of runs) {
+      const r = await runScenario({ ...target, url: urls[0] ?? target.url }, { ...base, producers: run.producers, servers: run.servers }, { urls: urls.slice(0, run.servers) });
+      load.push(r);
+      logResult(r);
+    }
+  } finally {
+    await stopServers(servers);
+  }
 }
 
 /** Writes the report and its plots (next to it). */
@@ -300,7 +350,9 @@ async function writeReport(results: RunResults, outFile: string): Promise<void> 
   };
   if (results.load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(results.load)));
   if (results.depth.length > 0) svgs.depth = await plot('bench-depth.svg', renderSvg(depthSpec(results.depth)));
-  writeFileSync(outFile, renderReport(results, svgs));
+  // Sections others add to the page (subscriptions, long polling, …) are kept, not overwritten.
+  const existing = existsSync(outFile) ? readFileSync(outFile, 'utf8') : undefined;
+  writeFileSync(outFile, mergeReport(renderReport(results, svgs), existing));
 }
 
 main().catch((err: unknown) => {

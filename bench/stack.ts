@@ -7,6 +7,7 @@
  * meter one request at a time. None of it is ever attached in the production wiring.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
 import { DEFAULT_CONTAINERS, startLocalStack, type LocalStack } from '../functions/local/stack.js';
 import { createDocumentClient } from '../functions/store/dynamo/client.js';
 import { attachCapacityMeter, CapacityMeter } from '../functions/store/dynamo/metrics.js';
@@ -15,6 +16,11 @@ import { attachCallLog, CallLog } from './waves.js';
 
 /** Per-request timeout of the bulk-loading client (ms): large loads keep DynamoDB Local busy. */
 const LOADER_TIMEOUT_MS = 30_000;
+/** How long DynamoDB Local may take to answer after it is started (the JVM starts slowly on a busy machine). */
+const DYNAMO_START_TIMEOUT_MS = 180_000;
+
+/** No request log; errors only. */
+const QUIET = { logRequest: () => undefined, logger: { info: () => undefined, error: (message: string, details?: unknown) => console.error(message, details) } };
 
 export interface BenchStack {
   readonly url: string;
@@ -29,6 +35,12 @@ export interface BenchStack {
   readonly calls: CallLog;
   /** Starts metering every client of the stack (and those containers build meanwhile); returns the function that stops it. */
   meterOn(): () => void;
+  /**
+   * A second API on the same DynamoDB, in the same process, with one shared handler (one store,
+   * one client for every request, as before the containers): the "one shared store" runs. Its
+   * client is probed like the containers'.
+   */
+  startShared(): Promise<{ readonly url: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +57,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   /** While metering: the detach functions of the clients metered so far. */
   let metered: (() => void)[] | undefined;
   const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true, estimateEmptyQueries: true });
+  // Started here rather than by the stack, to give a loaded machine's JVM time to come up.
+  const dynamo = await startDynamoDbLocal({ readyTimeoutMs: DYNAMO_START_TIMEOUT_MS });
   const local = await startLocalStack({
+    dynamoEndpoint: dynamo.endpoint,
     tableName: 'bench',
     containers: options.containers ?? DEFAULT_CONTAINERS,
     decorateClient: (client) => {
@@ -55,8 +70,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       // Containers are built on demand: one built while metering is metered from its first call.
       metered?.push(attach(client));
     },
-    logRequest: () => undefined,
-    logger: { info: () => undefined, error: (message, details) => console.error(message, details) },
+    ...QUIET,
+  }).catch(async (err: unknown) => {
+    await dynamo.stop();
+    throw err;
   });
   const loader = createDocumentClient({ endpoint: local.dynamoEndpoint, requestTimeoutMs: LOADER_TIMEOUT_MS });
   return {
@@ -74,9 +91,14 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         for (const off of detach) off();
       };
     },
+    startShared: async () => {
+      const shared = await startLocalStack({ tableName: local.tableName, dynamoEndpoint: local.dynamoEndpoint, decorateClient: (client) => probe.attach(client), ...QUIET });
+      return { url: shared.url, stop: () => shared.stop() };
+    },
     stop: async () => {
       loader.destroy();
       await local.stop();
+      await dynamo.stop();
     },
   };
 }

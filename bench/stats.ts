@@ -136,6 +136,8 @@ export const backlogWaits = (claimable: number, consumers: number, limit: number
 export interface ClaimFill {
   /** Claim requests answered (201 or 204). */
   claims: number;
+  /** Of those, the ones that returned fewer than the limit, but some (whether the backlog waited or not). */
+  shortAll: number;
   /** Of those, the claims made while the backlog waited. */
   counted: number;
   /** Messages the counted claims returned. */
@@ -146,11 +148,12 @@ export interface ClaimFill {
   empty: number;
 }
 
-export const emptyClaimFill = (): ClaimFill => ({ claims: 0, counted: 0, messages: 0, short: 0, empty: 0 });
+export const emptyClaimFill = (): ClaimFill => ({ claims: 0, shortAll: 0, counted: 0, messages: 0, short: 0, empty: 0 });
 
 /** Adds one claim that returned `got` messages; `waited`: the backlog waited when it was sent. */
 export function recordClaim(fill: ClaimFill, got: number, limit: number, waited: boolean): void {
   fill.claims++;
+  if (got > 0 && got < limit) fill.shortAll++;
   if (!waited) return;
   fill.counted++;
   fill.messages += got;
