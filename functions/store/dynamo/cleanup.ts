@@ -29,7 +29,8 @@ import {
   type CounterDelta,
   type Member,
 } from './requests.js';
-import { ATTR as A, KIND, laneKey, lanePk, messageKey, padSeq, parseCleanupPk, parseLanePk, PART, type Key } from './schema.js';
+import { ATTR as A, KIND, laneKey, lanePk, messageKey, padSeq, parseCleanupPk, parseLanePk, parseRedrivePk, PART, type Key } from './schema.js';
+import { runRedrive } from './redrive.js';
 import { fenceSegmentTake, parseSegment, type Segment } from './take.js';
 
 /** Items per page when listing what to delete. */
@@ -50,9 +51,13 @@ export interface CleanupCounts {
   floorDeleted: number;
   /** Conditional writes refused because a consumer (or another sweeper) got there first. */
   skipped: number;
+  /** Messages moved back by redrive tasks. */
+  redriven: number;
 }
 
-export const emptyCounts = (): CleanupCounts => ({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0 });
+export const emptyCounts = (): CleanupCounts => ({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0, redriven: 0 });
+/** How long one sweeper run spends on one redrive task (the task's own rate bounds what it moves). */
+const REDRIVE_SLICE_MS = 10_000;
 
 const keyOf = (item: Item): Key => ({ [A.pk]: String(item[A.pk]), [A.sk]: String(item[A.sk]) }) as Key;
 
@@ -153,6 +158,13 @@ export async function processRecord(ctx: StoreContext, record: Item, cutoff: num
     counts.floorDeleted += deleted;
     if (done) await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteRecord(ctx.table, key))));
     return deleted;
+  }
+  if (kind === KIND.redrive) {
+    const ref = parseRedrivePk(key.pk);
+    if (!ref) return 0;
+    const task = await runRedrive(ctx, ref, REDRIVE_SLICE_MS);
+    counts.redriven += task.moved - num(record.moved);
+    return Math.max(1, task.moved - num(record.moved));
   }
   const where = parseLanePk(key.pk);
   if (!where) return 0;
