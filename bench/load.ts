@@ -17,8 +17,11 @@ const IDLE_WAIT_MS = 20;
 /** Back-off after a failed request (ms), so an erroring endpoint is not hammered. */
 const ERROR_WAIT_MS = 50;
 const PROGRESS_EVERY_MS = 1_000;
-/** Producers that load a consume scenario's backlog (one: it all sits on one lane, the hardest case for consumers). */
-const BACKLOG_PRODUCERS = 1;
+/**
+ * Posts in flight while a consume scenario's backlog loads, all from one producer (one Client-ID:
+ * the backlog sits on one lane, the hardest case for consumers).
+ */
+const BACKLOG_CONCURRENCY = 4;
 /** Messages per post while loading a backlog. */
 const BACKLOG_BATCH = 10;
 
@@ -123,12 +126,12 @@ export function progressWriter(stream: NodeJS.WriteStream = process.stderr): { l
   };
 }
 
-/** Posts `count` messages to `queue` (BACKLOG_PRODUCERS producers, batches of BACKLOG_BATCH); the number posted. */
+/** Posts `count` messages to `queue` (one producer, batches of BACKLOG_BATCH); the number posted. */
 async function loadBacklog(target: ClientOptions, queue: string, count: number, bodyBytes: number): Promise<number> {
   let left = count;
   let posted = 0;
-  const producer = async () => {
-    const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
+  const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
+  const poster = async () => {
     while (left > 0) {
       const n = Math.min(BACKLOG_BATCH, left);
       left -= n;
@@ -137,7 +140,7 @@ async function loadBacklog(target: ClientOptions, queue: string, count: number, 
       posted += (await client.post(queue, bodies).catch(() => [])).length;
     }
   };
-  await Promise.all(Array.from({ length: BACKLOG_PRODUCERS }, producer));
+  await Promise.all(Array.from({ length: BACKLOG_CONCURRENCY }, poster));
   return posted;
 }
 

@@ -551,8 +551,9 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     '## How to run',
     '',
     '```sh',
-    'npm run bench                      # full run (about 15 minutes on 2 cores): writes this page and its plots',
-    'npm run bench -- --quick           # about 3 minutes: same sections, shorter runs, fewer samples, depths up to 10,000',
+    'npm run bench                      # full run (about 20 minutes on 2 idle cores): rewrites its sections of this page and its plots',
+    'npm run bench -- --quick           # about 5 minutes: same sections, shorter runs, fewer samples, depths up to 10,000',
+    'npm run bench -- --only post,shared,servers --producers 1,4,16   # some sections (report in bench/out/)',
     "npm run bench -- --url https://<api-id>.execute-api.<region>.amazonaws.com --header \"Authorization: Bearer $JWT\" --only post,consume",
     '                                   # load any Zaqar v2 endpoint (report goes to bench/out/)',
     'npm run bench -- --help            # durations, concurrency lists, backlog, body size, sections',
@@ -562,8 +563,9 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     'Without `--url` the bench starts DynamoDB Local (in memory, Java 17+) and the API in-process, in the Lambda-faithful',
     'mode: every request runs in an emulated Lambda container of its own (functions/local/containers.ts), one request at',
     'a time per container, each container with its own DynamoDB client, store and caches, as in AWS. Raw results go to',
-    '`bench/out/results.json`; `npm run bench -- --render bench/out/results.json --out docs/benchmarks.md` re-renders this',
-    'page from them.',
+    '`bench/out/results.json` (and, for this page, `bench/data/results.json`); `npm run bench -- --render',
+    'bench/data/results.json --out docs/benchmarks.md` re-renders this page from them without measuring. Sections of this page the bench does not write (subscriptions, long polling) are kept when it',
+    'rewrites it.',
     '',
   );
   const top = headline(r);
@@ -638,8 +640,8 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
   if (consumes.length > 0) {
     out.push('## Consumers draining one queue', '');
     out.push(
-      'One producer posts the backlog (batches of 10, so it all sits on one lane: every consumer reserves from the same',
-      'lane item, the hardest case), then C consumers, each with its own `Client-ID`, claim (limit 10) and delete each',
+      'One producer (one `Client-ID`, 4 posts in flight) posts the backlog (batches of 10, so it all sits on one lane:',
+      'every consumer reserves from the same lane item, the hardest case), then C consumers, each with its own `Client-ID`, claim (limit 10) and delete each',
       'claimed message with its `claim_id`, until nothing is left to claim or the time is up (msgs/s: messages deleted',
       'over the run\'s wall time, the tail where consumers run short included, as issue 11 measured it).',
       'The load generator tracks the backlog (posted − deleted − held by claims not yet deleted); "mean claim fill", the',
