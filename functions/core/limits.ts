@@ -45,6 +45,12 @@ export const LIMITS = {
   /** Lifetime of a signed URL whose share request names no `expires` (Zaqar: one day). */
   SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
 
+  /**
+   * Queues one `GET /v2/metrics` reports (by name; each costs a read of its lanes, as stats does);
+   * the rest are counted in `cloudqueues_queues_omitted`.
+   */
+  METRICS_QUEUES_MAX: 100,
+
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
 } as const;
