@@ -224,6 +224,7 @@ export class CloudQueuesStack extends Stack {
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
       queueMetrics,
       ...(props.queueAlarms ? { queueAlarms: props.queueAlarms } : {}),
+      ...(props.sweepSchedule ? { sweepSchedule: props.sweepSchedule } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the Zaqar v2 API' });

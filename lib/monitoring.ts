@@ -21,6 +21,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Schedule } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import {
   namedQueues,
@@ -73,6 +74,8 @@ export interface MonitoringProps {
   readonly queueMetrics?: QueueMetricsSettings;
   /** Per-queue alarm thresholds (each needs per-queue metrics on). @default - no per-queue alarms */
   readonly queueAlarms?: QueueAlarms;
+  /** When the sweeper (and its metrics step) runs: the per-queue metrics' period. @default DEFAULT_QUEUE_PERIOD */
+  readonly sweepSchedule?: Schedule;
 }
 
 /** Per-queue alarms: each set threshold alarms on every named queue and on any reported queue. */
@@ -85,28 +88,41 @@ export interface QueueAlarms {
   readonly deadLettered?: boolean;
 }
 
-/** The metrics step runs once a minute: per-queue metrics have one datapoint a minute. */
-const QUEUE_PERIOD = Duration.minutes(1);
-/** An age or depth alarm fires after this many minutes over the threshold (one slow minute is not a backlog). */
-export const QUEUE_ALARM_MINUTES = 3;
+/** The metrics step runs with the sweeper, once a minute by default: one datapoint per run. */
+export const DEFAULT_QUEUE_PERIOD = Duration.minutes(1);
+/** An age or depth alarm fires after this many runs over the threshold (one slow run is not a backlog). */
+export const QUEUE_ALARM_PERIODS = 3;
+
+/**
+ * The period of the per-queue metrics for a sweep schedule: the rate of a `rate(…)` schedule (a
+ * shorter period would leave gaps, and an alarm over N periods would never see N datapoints);
+ * undefined for a cron schedule, whose runs have no fixed spacing.
+ */
+export function queuePeriodOf(schedule: Schedule | undefined): Duration | undefined {
+  if (!schedule) return DEFAULT_QUEUE_PERIOD;
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.expressionString);
+  if (!rate) return undefined;
+  const n = Number(rate[1]);
+  return rate[2]?.startsWith('minute') ? Duration.minutes(n) : rate[2]?.startsWith('hour') ? Duration.hours(n) : Duration.days(n);
+}
 
 /** One queue's metric. */
-export function queueMetric(ref: QueueRef, key: QueueMetricKey, statistic: string): Metric {
+export function queueMetric(ref: QueueRef, key: QueueMetricKey, statistic: string, period = DEFAULT_QUEUE_PERIOD): Metric {
   return new Metric({
     namespace: QUEUE_METRICS_NAMESPACE,
     metricName: QUEUE_METRIC[key].name,
     dimensionsMap: { project: ref.project, queue: ref.queue },
     statistic,
-    period: QUEUE_PERIOD,
+    period,
     label: `${ref.project}/${ref.queue} ${QUEUE_METRIC[key].name}`,
   });
 }
 
 /** Metrics Insights over every reported queue: `aggregate` of the metric, optionally the top 10 queues. */
-export function everyQueue(key: QueueMetricKey, aggregate: 'MAX' | 'SUM', label: string, top = false): MathExpression {
+export function everyQueue(key: QueueMetricKey, aggregate: 'MAX' | 'SUM', label: string, top = false, period = DEFAULT_QUEUE_PERIOD): MathExpression {
   const from = `SCHEMA("${QUEUE_METRICS_NAMESPACE}", project, queue)`;
   const group = top ? ` GROUP BY project, queue ORDER BY ${aggregate}() DESC LIMIT 10` : '';
-  return new MathExpression({ expression: `SELECT ${aggregate}(${QUEUE_METRIC[key].name}) FROM ${from}${group}`, period: QUEUE_PERIOD, label });
+  return new MathExpression({ expression: `SELECT ${aggregate}(${QUEUE_METRIC[key].name}) FROM ${from}${group}`, period, label });
 }
 
 type AlarmFactory = (
@@ -184,55 +200,60 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({ title: 'Sweeper', left: [props.sweeper.metricInvocations(), sweeperErrors, props.sweeper.metricDuration()], width: 12 }),
     );
-    if (props.queueMetrics && props.queueMetrics.maxQueues > 0) this.addQueueMetrics(props.queueMetrics, props.queueAlarms ?? {}, alarm);
-    else if (props.queueAlarms && Object.values(props.queueAlarms).some((v) => v !== undefined && v !== false)) {
+    const wantsAlarms = props.queueAlarms !== undefined && Object.values(props.queueAlarms).some((v) => v !== undefined && v !== false);
+    const period = queuePeriodOf(props.sweepSchedule);
+    if (wantsAlarms && period === undefined) throw new Error('Per-queue alarms need a rate(…) sweep schedule: their period is its rate');
+    if (props.queueMetrics && props.queueMetrics.maxQueues > 0) {
+      this.addQueueMetrics(props.queueMetrics, props.queueAlarms ?? {}, alarm, period ?? DEFAULT_QUEUE_PERIOD);
+    } else if (wantsAlarms) {
       throw new Error('Per-queue alarms need per-queue metrics: set queueMetricsMax above 0');
     }
   }
 
   /** Per-queue widgets (every reported queue, then each named queue) and alarms. */
-  private addQueueMetrics(settings: QueueMetricsSettings, alarms: QueueAlarms, alarm: AlarmFactory): void {
+  private addQueueMetrics(settings: QueueMetricsSettings, alarms: QueueAlarms, alarm: AlarmFactory, period: Duration): void {
     const named = namedQueues(settings);
+    const periodText = period.toMinutes() === 1 ? 'minute' : period.toHumanString();
     const step = (m: (typeof STEP_METRIC)[keyof typeof STEP_METRIC]) =>
-      new Metric({ namespace: QUEUE_METRICS_NAMESPACE, metricName: m.name, dimensionsMap: { service: METRICS_STEP_SERVICE }, statistic: 'Maximum', period: QUEUE_PERIOD });
+      new Metric({ namespace: QUEUE_METRICS_NAMESPACE, metricName: m.name, dimensionsMap: { service: METRICS_STEP_SERVICE }, statistic: 'Maximum', period });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `## Queues\nPer-queue metrics of at most ${settings.maxQueues} queues, from the sweeper's metrics step (once a minute).`,
+        markdown: `## Queues\nPer-queue metrics of at most ${settings.maxQueues} queues, from the sweeper's metrics step (every ${periodText}).`,
         width: 24,
         height: 1,
       }),
-      new GraphWidget({ title: 'Oldest message age (s), top 10 queues', left: [everyQueue('oldestAge', 'MAX', 'oldest age', true)], width: 8 }),
-      new GraphWidget({ title: 'Messages in the queue, top 10 queues', left: [everyQueue('total', 'MAX', 'depth', true)], width: 8 }),
-      new GraphWidget({ title: 'Posted per minute, top 10 queues', left: [everyQueue('posted', 'SUM', 'posted', true)], width: 8 }),
+      new GraphWidget({ title: 'Oldest message age (s), top 10 queues', left: [everyQueue('oldestAge', 'MAX', 'oldest age', true, period)], width: 8 }),
+      new GraphWidget({ title: 'Messages in the queue, top 10 queues', left: [everyQueue('total', 'MAX', 'depth', true, period)], width: 8 }),
+      new GraphWidget({ title: `Posted per ${periodText}, top 10 queues`, left: [everyQueue('posted', 'SUM', 'posted', true, period)], width: 8 }),
       new GraphWidget({ title: 'Queues reported / over the cap', left: [step(STEP_METRIC.reported), step(STEP_METRIC.overCap)], width: 24, height: 4 }),
     );
     for (const ref of named) {
       const name = `${ref.project}/${ref.queue}`;
       this.dashboard.addWidgets(
         new GraphWidget({
-          title: `${name}: messages per minute`,
-          left: (['posted', 'claimed', 'deleted', 'expired', 'deadLettered'] as const).map((k) => queueMetric(ref, k, 'Sum')),
+          title: `${name}: messages per ${periodText}`,
+          left: (['posted', 'claimed', 'deleted', 'expired', 'deadLettered'] as const).map((k) => queueMetric(ref, k, 'Sum', period)),
           width: 12,
         }),
         new GraphWidget({
           title: `${name}: depth and oldest age`,
-          left: (['free', 'inClaims', 'total'] as const).map((k) => queueMetric(ref, k, 'Maximum')),
-          right: [queueMetric(ref, 'oldestAge', 'Maximum')],
+          left: (['free', 'inClaims', 'total'] as const).map((k) => queueMetric(ref, k, 'Maximum', period)),
+          right: [queueMetric(ref, 'oldestAge', 'Maximum', period)],
           width: 12,
         }),
       );
     }
     // One alarm per named queue (says which), and one over every reported queue (catches the rest).
     const targets: Array<{ id: string; what: string; metric: (key: QueueMetricKey, statistic: 'Maximum' | 'Sum') => IMetric }> = [
-      ...named.map((ref, i) => ({ id: `Queue${i}`, what: `queue ${ref.project}/${ref.queue}`, metric: (key: QueueMetricKey, st: 'Maximum' | 'Sum') => queueMetric(ref, key, st) })),
-      { id: 'AnyQueue', what: 'some reported queue', metric: (key: QueueMetricKey, st: 'Maximum' | 'Sum') => everyQueue(key, st === 'Sum' ? 'SUM' : 'MAX', key) },
+      ...named.map((ref, i) => ({ id: `Queue${i}`, what: `queue ${ref.project}/${ref.queue}`, metric: (key: QueueMetricKey, st: 'Maximum' | 'Sum') => queueMetric(ref, key, st, period) })),
+      { id: 'AnyQueue', what: 'some reported queue', metric: (key: QueueMetricKey, st: 'Maximum' | 'Sum') => everyQueue(key, st === 'Sum' ? 'SUM' : 'MAX', key, false, period) },
     ];
     for (const t of targets) {
       if (alarms.oldestAgeSeconds !== undefined) {
-        alarm(`${t.id}OldestAge`, t.metric('oldestAge', 'Maximum'), alarms.oldestAgeSeconds, `The oldest message of ${t.what} is older than ${alarms.oldestAgeSeconds} s`, QUEUE_ALARM_MINUTES, ComparisonOperator.GREATER_THAN_THRESHOLD);
+        alarm(`${t.id}OldestAge`, t.metric('oldestAge', 'Maximum'), alarms.oldestAgeSeconds, `The oldest message of ${t.what} is older than ${alarms.oldestAgeSeconds} s`, QUEUE_ALARM_PERIODS, ComparisonOperator.GREATER_THAN_THRESHOLD);
       }
       if (alarms.depth !== undefined) {
-        alarm(`${t.id}Depth`, t.metric('total', 'Maximum'), alarms.depth, `${t.what} holds more than ${alarms.depth} messages`, QUEUE_ALARM_MINUTES, ComparisonOperator.GREATER_THAN_THRESHOLD);
+        alarm(`${t.id}Depth`, t.metric('total', 'Maximum'), alarms.depth, `${t.what} holds more than ${alarms.depth} messages`, QUEUE_ALARM_PERIODS, ComparisonOperator.GREATER_THAN_THRESHOLD);
       }
       if (alarms.deadLettered) {
         // NOTE: no data until the dead-letter feature reports MessagesDeadLettered (missing data is not breaching).

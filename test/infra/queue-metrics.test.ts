@@ -4,6 +4,7 @@
  * (context keys, lib/context.ts), on the metric names the metrics step emits.
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_METRIC, QUEUE_METRICS_NAMESPACE } from '../../functions/core/queue-metrics.js';
 import { settingsFromContext, type ContextKey } from '../../lib/context.js';
@@ -106,6 +107,23 @@ describe('named queues and alarms from context', () => {
     });
     // 3 kinds × (1 named queue + any queue)
     expect(queueAlarms(template)).toHaveLength(6);
+  });
+});
+
+describe('with a slower sweep schedule', () => {
+  it('the per-queue metrics, widgets and alarms take its rate as their period (one datapoint per run)', () => {
+    const template = templateOf(fromContext({ trustProjectHeader: 'true', sweepIntervalMinutes: '5', queueMetricsQueues: 'acme/jobs', queueAlarmOldestAgeSeconds: '900' }));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'OldestMessageAge' }), Period: 300 }) })],
+      EvaluationPeriods: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('OldestMessageAge'), Period: 300 })] });
+    expect(dashboardBody(template)).toContain('acme/jobs: messages per 5 minutes');
+  });
+
+  it('refuses per-queue alarms with a cron schedule (runs with no fixed spacing have no period)', () => {
+    const props = { ...fromContext({ trustProjectHeader: 'true' }), sweepSchedule: Schedule.cron({ minute: '*/5' }), queueAlarms: { depth: 10 } };
+    expect(() => templateOf(props)).toThrow(/rate\(…\) sweep schedule/);
   });
 });
 
