@@ -41,6 +41,7 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'ping.head': true,
   health: true,
   'queues.list': true,
+  metrics: true,
   'queue.get': true,
   'queue.create': true,
   'queue.patch': false,

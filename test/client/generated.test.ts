@@ -22,6 +22,7 @@ const CALLS: { readonly [K in RouteId]: (c: QueuesClient) => Promise<unknown> } 
   'ping.head': (c) => c.ping({ head: true }),
   health: (c) => c.health(),
   'queues.list': (c) => c.listQueues(),
+  metrics: (c) => c.metrics(),
   'queue.create': (c) => c.queue('q').create(),
   'queue.get': (c) => c.queue('q').metadata(),
   'queue.patch': (c) => c.queue('q').patchMetadata([{ op: 'add', path: '/metadata/k', value: 1 }]),
