@@ -5,6 +5,7 @@ import * as claims from './claims.js';
 import * as messages from './messages.js';
 import * as metrics from './metrics.js';
 import * as queues from './queues.js';
+import * as redrive from './redrive.js';
 import * as share from './share.js';
 import * as system from './system.js';
 
@@ -25,6 +26,9 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'queue.stats': queues.queueStats,
   'queue.purge': queues.purgeQueue,
   'queue.share': share.shareQueue,
+  'redrive.start': redrive.startRedrive,
+  'redrive.get': redrive.getRedrive,
+  'redrive.cancel': redrive.cancelRedrive,
   'messages.post': messages.postMessages,
   'messages.list': messages.listMessages,
   'messages.delete': messages.deleteMessages,
