@@ -84,7 +84,7 @@ export interface QueueAlarms {
   readonly oldestAgeSeconds?: number;
   /** Alarm when a queue holds more than this many messages. */
   readonly depth?: number;
-  /** Alarm when any message is dead-lettered (no data, so never, until the dead-letter feature lands). */
+  /** Alarm when any message is moved to a dead-letter queue (within one run of the metrics step). */
   readonly deadLettered?: boolean;
 }
 
@@ -256,7 +256,6 @@ export class Monitoring extends Construct {
         alarm(`${t.id}Depth`, t.metric('total', 'Maximum'), alarms.depth, `${t.what} holds more than ${alarms.depth} messages`, QUEUE_ALARM_PERIODS, ComparisonOperator.GREATER_THAN_THRESHOLD);
       }
       if (alarms.deadLettered) {
-        // NOTE: no data until the dead-letter feature reports MessagesDeadLettered (missing data is not breaching).
         alarm(`${t.id}DeadLettered`, t.metric('deadLettered', 'Sum'), 0, `Messages of ${t.what} were dead-lettered`, 1, ComparisonOperator.GREATER_THAN_THRESHOLD);
       }
     }

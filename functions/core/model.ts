@@ -100,6 +100,8 @@ export interface QueueCounters {
   readonly deleted: number;
   /** Messages the sweeper deleted past their life. */
   readonly expired: number;
+  /** Messages moved out to the queue's dead-letter queue (claimed `_max_claim_count` times). */
+  readonly deadLettered: number;
 }
 
 /** What the metrics (GET /v2/metrics, the sweeper's metrics step) report for one queue. */
@@ -108,12 +110,6 @@ export interface QueueFigures {
   readonly exists: boolean;
   readonly stats: QueueStats;
   readonly counters: QueueCounters;
-  /**
-   * DEAD-LETTER HOOK: messages moved to the dead-letter queue (lifetime). Undefined until the
-   * dead-letter feature lands and counts its moves on the lanes; until then nothing is reported
-   * for it (no invented zero), and the dead-letter alarm has no data.
-   */
-  readonly deadLettered?: number;
 }
 
 export interface QueueSummary {

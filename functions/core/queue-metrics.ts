@@ -24,7 +24,7 @@ export const QUEUE_METRIC = {
   claimed: { name: 'MessagesClaimed', unit: 'Count' },
   deleted: { name: 'MessagesDeleted', unit: 'Count' },
   expired: { name: 'MessagesExpired', unit: 'Count' },
-  /** DEAD-LETTER HOOK: emitted only once the dead-letter feature counts its moves (core/model.ts QueueFigures). */
+  /** Moved out to the queue's dead-letter queue (lanes' `ndl` counter). */
   deadLettered: { name: 'MessagesDeadLettered', unit: 'Count' },
   free: { name: 'DepthFree', unit: 'Count' },
   inClaims: { name: 'DepthClaimed', unit: 'Count' },

@@ -15,6 +15,7 @@ const COUNTERS: ReadonlyArray<[keyof QueueCounters, string, string]> = [
   ['claimed', 'cloudqueues_messages_claimed_total', 'Messages taken by claims and pops (a message claimed twice counts twice).'],
   ['deleted', 'cloudqueues_messages_deleted_total', 'Messages deleted by consumers (and pops).'],
   ['expired', 'cloudqueues_messages_expired_total', 'Messages deleted by the sweeper past their time to live.'],
+  ['deadLettered', 'cloudqueues_messages_dead_lettered_total', 'Messages moved to the dead-letter queue (claimed _max_claim_count times).'],
 ];
 
 export interface QueueSample {
@@ -32,12 +33,6 @@ export async function renderPrometheus(project: string, samples: readonly QueueS
   for (const [key, name, help] of COUNTERS) {
     const counter = new Counter({ name, help, labelNames: labels, registers: [registry] });
     for (const { ref, figures } of samples) counter.inc({ project: ref.project, queue: ref.queue }, figures.counters[key]);
-  }
-  // DEAD-LETTER HOOK: a series only for queues whose figures carry the count (none until that feature lands).
-  const deadLettered = samples.filter((s) => s.figures.deadLettered !== undefined);
-  if (deadLettered.length > 0) {
-    const counter = new Counter({ name: 'cloudqueues_messages_dead_lettered_total', help: 'Messages moved to the dead-letter queue.', labelNames: labels, registers: [registry] });
-    for (const { ref, figures } of deadLettered) counter.inc({ project: ref.project, queue: ref.queue }, figures.deadLettered);
   }
   const depth = new Gauge({
     name: 'cloudqueues_queue_messages',

@@ -34,12 +34,6 @@ export interface QueueReport {
   readonly ref: QueueRef;
   /** What happened since the previous reading; undefined on the queue's first reading (baseline only). */
   readonly period?: QueueCounters;
-  /**
-   * DEAD-LETTER HOOK: moved to the dead-letter queue since the previous reading. Never set today:
-   * the dead-letter feature is not there to count; when it is, it adds its lifetime counter to
-   * QueueCounters (lanes, reading) and this becomes `period.deadLettered`. report.ts emits it when set.
-   */
-  readonly deadLettered?: number;
   readonly free: number;
   readonly inClaims: number;
   readonly total: number;
@@ -67,11 +61,11 @@ export interface QueueMetricsStepOptions {
 /** Counts since a reading; a counter below the reading (never expected: they only grow) restarts from 0. */
 export function periodOf(now: QueueCounters, before: QueueCounters): QueueCounters {
   const d = (k: keyof QueueCounters) => (now[k] >= before[k] ? now[k] - before[k] : now[k]);
-  return { posted: d('posted'), claimed: d('claimed'), deleted: d('deleted'), expired: d('expired') };
+  return { posted: d('posted'), claimed: d('claimed'), deleted: d('deleted'), expired: d('expired'), deadLettered: d('deadLettered') };
 }
 
 const sameCounters = (a: QueueCounters, b: QueueCounters): boolean =>
-  a.posted === b.posted && a.claimed === b.claimed && a.deleted === b.deleted && a.expired === b.expired;
+  (Object.keys(a) as Array<keyof QueueCounters>).every((k) => a[k] === b[k]);
 
 const refKey = (ref: QueueRef): string => `${ref.project}\u0000${ref.queue}`;
 

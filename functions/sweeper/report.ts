@@ -55,11 +55,9 @@ export function sweepReportLine(result: SweepResult, timestamp: number, extra: R
 
 /** The figures of one queue's report, by metric key; counts of the period only when there is one. */
 export function queueReportValues(report: QueueReport): Partial<Record<QueueMetricKey, number>> {
+  const p = report.period;
   return {
-    ...(report.period
-      ? { posted: report.period.posted, claimed: report.period.claimed, deleted: report.period.deleted, expired: report.period.expired }
-      : {}),
-    ...(report.deadLettered !== undefined ? { deadLettered: report.deadLettered } : {}),
+    ...(p ? { posted: p.posted, claimed: p.claimed, deleted: p.deleted, expired: p.expired, deadLettered: p.deadLettered } : {}),
     free: report.free,
     inClaims: report.inClaims,
     total: report.total,

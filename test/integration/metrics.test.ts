@@ -109,8 +109,29 @@ describe('GET /v2/metrics', () => {
     expect(m.get(series('cloudqueues_queue_oldest_message_age_seconds', p, idle))).toBe(0);
     expect(m.get(`cloudqueues_queues_omitted{project="${p}"}`)).toBe(0);
     expect(r.text).not.toContain(other.project);
-    // The dead-letter series waits for the dead-letter feature (no invented zero).
-    expect(r.text).not.toContain('dead_lettered');
+    expect(m.get(series('cloudqueues_messages_dead_lettered_total', p, q))).toBe(0);
+  });
+
+  it('counts the messages a queue dead-lettered (claimed past _max_claim_count), in GET /v2/metrics and the metrics step', async () => {
+    const { client, step } = await start({ maxQueues: 10 });
+    const q = newQueueName();
+    const dlq = `${q}-dlq`;
+    expect((await client.put(`/v2/queues/${q}`, { body: { _max_claim_count: 1, _dead_letter_queue: dlq } })).status).toBe(201);
+    await post(client, q, 2);
+    await step(); // baseline
+    const first = await claim(client, q, 5);
+    expect((await client.delete(`/v2/queues/${q}/claims/${first.claimId}`)).status).toBe(204);
+    // Claimed once already: the next claim moves both instead of delivering them.
+    expect((await client.post(`/v2/queues/${q}/claims?limit=5`, { body: { ttl: 60, grace: 60 } })).status).toBe(204);
+
+    const m = samples((await client.get('/v2/metrics')).text);
+    expect(m.get(series('cloudqueues_messages_dead_lettered_total', client.project, q))).toBe(2);
+    expect(m.get(series('cloudqueues_queue_messages', client.project, q, ',state="free"'))).toBe(0);
+    expect(m.get(series('cloudqueues_queue_messages', client.project, dlq, ',state="free"'))).toBe(2);
+    const run = await step();
+    expect(reportOf(run, q)?.period).toMatchObject({ claimed: 2, deadLettered: 2 });
+    const [doc] = queueMetricsLines({ ...run, reports: run.reports.filter((r) => r.ref.queue === q) }, 0).map((l) => JSON.parse(l));
+    expect(doc).toMatchObject({ queue: q, MessagesDeadLettered: 2, DepthTotal: 0 });
   });
 
   it('is a project route: 400 without a project, 406 when Accept excludes text/plain; Prometheus\u2019 own Accept is fine', async () => {
@@ -146,14 +167,14 @@ describe('the sweeper\u2019s metrics step', () => {
     s.clock.advance(30 * SECOND);
     const second = await step();
     const report = reportOf(second, q) as QueueReport;
-    expect(report.period).toEqual({ posted: 2, claimed: 2, deleted: 1, expired: 0 });
+    expect(report.period).toEqual({ posted: 2, claimed: 2, deleted: 1, expired: 0, deadLettered: 0 });
     expect(report).toMatchObject({ free: 3, inClaims: 1, total: 4 });
     expect(report.oldestAgeSeconds).toBeGreaterThanOrEqual(60);
     expect(report.oldestAgeSeconds).toBeLessThan(60 + 60);
 
     // Nothing happened: zeros (the queue keeps its slot while it holds messages).
     const third = await step();
-    expect(reportOf(third, q)?.period).toEqual({ posted: 0, claimed: 0, deleted: 0, expired: 0 });
+    expect(reportOf(third, q)?.period).toEqual({ posted: 0, claimed: 0, deleted: 0, expired: 0, deadLettered: 0 });
 
     // What the Lambda prints: one EMF document for the queue, one for the run.
     const [doc, run] = queueMetricsLines(second, 1_700_000_000_000).map((l) => JSON.parse(l));
@@ -171,11 +192,11 @@ describe('the sweeper\u2019s metrics step', () => {
     const swept = await s.store.figures({ project: client.project, queue: q });
     expect(swept.stats.total).toBe(0); // past their life: stats no longer count them
     await new Sweeper({ client: db as DynamoDBDocumentClient, tableName: s.tableName, clock: s.clock }).sweep();
-    expect(reportOf(await step(), q)?.period).toEqual({ posted: 0, claimed: 0, deleted: 0, expired: 2 });
+    expect(reportOf(await step(), q)?.period).toEqual({ posted: 0, claimed: 0, deleted: 0, expired: 2, deadLettered: 0 });
 
     s.clock.advance(RELEASE_AFTER_MS);
     const last = await step();
-    expect(reportOf(last, q)).toMatchObject({ total: 0, period: { posted: 0, claimed: 0, deleted: 0, expired: 0 } });
+    expect(reportOf(last, q)).toMatchObject({ total: 0, period: { posted: 0, claimed: 0, deleted: 0, expired: 0, deadLettered: 0 } });
     expect(last.released).toBe(1);
     expect(await readings()).toEqual([]);
     expect((await step()).reports).toEqual([]);

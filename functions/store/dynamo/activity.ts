@@ -116,7 +116,14 @@ export async function readReadings(ctx: StoreContext): Promise<Reading[]> {
     return [
       {
         ref,
-        counters: { posted: num(item[A.posted]), claimed: num(item[A.claims]), deleted: num(item[A.deleted]), expired: num(item[A.expired]) },
+        counters: {
+          posted: num(item[A.posted]),
+          claimed: num(item[A.claims]),
+          deleted: num(item[A.deleted]),
+          expired: num(item[A.expired]),
+          // A reading stored before dead-lettering was counted has none: 0, as the lanes.
+          deadLettered: num(item[A.deadLettered]),
+        },
         readAt: num(item[A.readAt]),
         changedAt: num(item[A.changedAt]),
         version: num(item[A.version]),

@@ -106,6 +106,7 @@ export function parseLane(lane: number, item: Item | undefined): LaneState {
       claimed: num(item?.[A.claims]),
       deleted: num(item?.[A.deleted]),
       expired: num(item?.[A.expired]),
+      deadLettered: num(item?.[A.deadLettered]),
     },
     inflight,
     reservations: reservationsOf(item),

@@ -1089,14 +1089,15 @@ export function saveReadingUpdate(
   return {
     TableName: table,
     Key: readingKey(ref),
-    UpdateExpression: 'SET #np = :np, #nc = :nc, #nd = :nd, #nx = :nx, #ra = :ra, #ca = :ca ADD #ver :one',
+    UpdateExpression: 'SET #np = :np, #nc = :nc, #nd = :nd, #nx = :nx, #ndl = :ndl, #ra = :ra, #ca = :ca ADD #ver :one',
     ConditionExpression: version === undefined ? 'attribute_not_exists(#ver)' : '#ver = :ver',
-    ExpressionAttributeNames: names(A.posted, A.claims, A.deleted, A.expired, A.readAt, A.changedAt, A.version),
+    ExpressionAttributeNames: names(A.posted, A.claims, A.deleted, A.expired, A.deadLettered, A.readAt, A.changedAt, A.version),
     ExpressionAttributeValues: {
       ':np': reading.counters.posted,
       ':nc': reading.counters.claimed,
       ':nd': reading.counters.deleted,
       ':nx': reading.counters.expired,
+      ':ndl': reading.counters.deadLettered,
       ':ra': reading.readAt,
       ':ca': reading.changedAt,
       ':one': 1,
