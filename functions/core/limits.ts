@@ -45,6 +45,12 @@ export const LIMITS = {
   /** Lifetime of a signed URL whose share request names no `expires` (Zaqar: one day). */
   SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
 
+  /**
+   * Queues one `GET /v2/metrics` reports (by name; each costs a read of its lanes, as stats does);
+   * the rest are counted in `cloudqueues_queues_omitted`.
+   */
+  METRICS_QUEUES_MAX: 100,
+
   /** Redrive: messages moved per second at most (`max_messages_per_second`). */
   REDRIVE_RATE_MIN: 1,
   REDRIVE_RATE_MAX: 500,

@@ -2,7 +2,7 @@
  * The item codec: DynamoDB items to domain values and back to what the store reasons about.
  * Pure functions, no I/O.
  */
-import type { StoredMessage } from '../../core/model.js';
+import type { QueueCounters, StoredMessage } from '../../core/model.js';
 import type { Member } from './requests.js';
 import { ATTR as A } from './schema.js';
 
@@ -62,6 +62,8 @@ export interface LaneState {
   readonly total: number;
   readonly claimed: number;
   readonly dueRecords: number;
+  /** Lifetime counters (metrics only: nothing else reads them). */
+  readonly counters: QueueCounters;
   readonly inflight: readonly Inflight[];
   readonly reservations: readonly Reservation[];
   /**
@@ -99,6 +101,13 @@ export function parseLane(lane: number, item: Item | undefined): LaneState {
     total: num(item?.[A.total]),
     claimed: num(item?.[A.claimed]),
     dueRecords: num(item?.[A.dueRecords]),
+    counters: {
+      posted: num(item?.[A.posted]),
+      claimed: num(item?.[A.claims]),
+      deleted: num(item?.[A.deleted]),
+      expired: num(item?.[A.expired]),
+      deadLettered: num(item?.[A.deadLettered]),
+    },
     inflight,
     reservations: reservationsOf(item),
     horizon,
