@@ -18,7 +18,6 @@ import {
   createQueueTransaction,
   deleteClaimedMessage,
   deleteExpiredMessage,
-  deleteOwnMessage,
   deleteRecord,
   deleteSegment,
   deleteUnclaimedMessage,
@@ -46,6 +45,7 @@ import {
   putMessage,
   putProducer,
   putTombstone,
+  voidSlot,
   registerProducerUpdate,
   releaseClaimDelete,
   releaseMessageUpdate,
@@ -542,16 +542,17 @@ describe('messages', () => {
     expectWellFormed(input);
   });
 
-  it('deleteOwnMessage: compensation deletes only what this post wrote', () => {
-    const input = deleteOwnMessage(T, ref, 2, 5, MID);
+  it('voidSlot: a failed post leaves a tombstone where nothing is or over what it wrote (its id), never over another post', () => {
+    const input = voidSlot(T, ref, 2, 5, MID, NOW);
     expect(input).toEqual({
       TableName: T,
-      Key: MSG,
-      ConditionExpression: '#id = :id',
-      ExpressionAttributeNames: { '#id': 'id' },
+      Item: { ...MSG, tb: true, exp: ttlSeconds(NOW + DAY) },
+      ConditionExpression: 'attribute_not_exists(#pk) OR #id = :id',
+      ExpressionAttributeNames: { '#pk': 'pk', '#id': 'id' },
       ExpressionAttributeValues: { ':id': MID },
     });
     expectWellFormed(input, [MID]);
+    expect(voidSlot(T, ref, 2, 5, undefined, NOW)).toEqual(putTombstone(T, ref, 2, 5, NOW));
   });
 
   it('messageRangeQuery: (after, upTo] of one lane, consistent, forward or backward', () => {
@@ -961,7 +962,7 @@ describe('caller input never reaches an expression', () => {
     ['addDueRecordsUpdate', () => addDueRecordsUpdate(T, hostile, 0, 1)],
     ['putMessage', () => putMessage(T, item)],
     ['putTombstone', () => putTombstone(T, hostile, 0, 1, NOW)],
-    ['deleteOwnMessage', () => deleteOwnMessage(T, hostile, 0, 1, id)],
+    ['voidSlot', () => voidSlot(T, hostile, 0, 1, id, NOW)],
     ['messageRangeQuery', () => messageRangeQuery(T, hostile, 0, 1, 2, 3)],
     ['claimMessageUpdate', () => claimMessageUpdate(T, hostile, 0, 1, cid, NOW, NOW, NOW)],
     ['deletePoppedMessage', () => deletePoppedMessage(T, hostile, 0, 1, cid)],

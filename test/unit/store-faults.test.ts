@@ -5,7 +5,7 @@
  * errors map (domain answers vs. the contract's 503), and the batch helpers' retries of what
  * DynamoDB leaves unprocessed.
  */
-import { ThrottlingException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -30,7 +30,7 @@ import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import type { Item } from '../../functions/store/dynamo/codec.js';
 import { BATCH_GET_MAX, batchDeleteKeys, batchGet, keyString } from '../../functions/store/dynamo/context.js';
 import { FENCE_AFTER_MS } from '../../functions/store/dynamo/lanes.js';
-import { claimRecord, deleteOwnMessage, markLiveUpdate, putTombstone } from '../../functions/store/dynamo/requests.js';
+import { claimRecord, markLiveUpdate, putTombstone, voidSlot } from '../../functions/store/dynamo/requests.js';
 import { ATTR as A, KIND, laneKey, messageKey, newClaimId, newMessageId, parseMessageId, registryKey, type Key } from '../../functions/store/dynamo/schema.js';
 import type { DynamoStore } from '../../functions/store/dynamo/store.js';
 import {
@@ -44,7 +44,6 @@ import {
   mockedStore,
   NOW,
   ref,
-  seqOf,
   TABLE_NAME,
   throttled,
   updateKind,
@@ -71,16 +70,30 @@ const puts = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
 const messagePuts = () => puts().filter((p) => String(p.Item?.[A.pk]).startsWith('M#'));
 const posts = (n: number, delay = 0) => Array.from({ length: n }, (_, i) => ({ body: { i }, ttl: 300, delay }));
 
+/** Slots voided (tombstoned) by a failed post, each checked against the builder with the id the post wrote there. */
+function voided(): number[] {
+  const written = new Map(messagePuts().filter((p) => !p.Item?.[A.tombstone]).map((p) => [Number(p.Item?.[A.seq]), String(p.Item?.[A.id])]));
+  const voids = messagePuts().filter((p) => p.Item?.[A.tombstone]);
+  for (const v of voids) {
+    const seq = Number(v.Item?.[A.sk]);
+    expect(v).toEqual(voidSlot(TABLE_NAME, ref, 0, seq, written.get(seq), NOW));
+  }
+  return voids.map((v) => Number(v.Item?.[A.sk]));
+}
+
 /**
  * A producer posting for the first time to a one-lane queue: it is bound to lane 0, which allocates
  * after `alloc`. Message puts succeed unless `putMessage` throws; the update handlers returned can
  * be replaced per test.
  */
-function producer(options: { alloc?: number; putMessage?: (seq: number) => void } = {}) {
+function producer(options: { alloc?: number; putMessage?: (seq: number) => void; putTombstone?: (seq: number) => void } = {}) {
   let alloc = options.alloc ?? 0;
   ddb.on(GetCommand).resolves({});
   ddb.on(PutCommand).callsFake(async (input: { Item: Item }) => {
-    if (String(input.Item[A.pk]).startsWith('M#')) options.putMessage?.(Number(input.Item[A.seq]));
+    if (String(input.Item[A.pk]).startsWith('M#')) {
+      if (input.Item[A.tombstone]) options.putTombstone?.(Number(input.Item[A.sk]));
+      else options.putMessage?.(Number(input.Item[A.seq]));
+    }
     return {};
   });
   ddb.on(DeleteCommand).resolves({});
@@ -126,37 +139,53 @@ describe('postMessages', () => {
     expect(sent('releaseCounted').map(valuesIn)).toEqual([{ ':start': 1, ':n': 2, ':d': 1 }]);
   });
 
-  it('a put refused because a reader fenced the slot: the post fails cleanly — what landed is deleted, the lane released uncounted', async () => {
+  it('a put refused because a reader fenced the slot: the post fails cleanly — every slot voided, the lane released uncounted', async () => {
     producer({
       putMessage: (seq) => {
         if (seq === 2) throw conditionFailed(); // a tombstone is there
       },
+      putTombstone: (seq) => {
+        if (seq === 2) throw conditionFailed(); // the reader's tombstone: void already
+      },
     });
     await expect(store.postMessages(ref, posts(3), CLIENT)).rejects.toThrow('post fenced by a reader');
-    const written = new Map(messagePuts().map((p) => [Number(p.Item?.[A.seq]), String(p.Item?.[A.id])]));
-    const deletes = ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input);
-    expect(deletes.map(seqOf).sort()).toEqual([1, 3]);
-    for (const d of deletes) expect(d).toEqual(deleteOwnMessage(TABLE_NAME, ref, 0, seqOf(d), written.get(seqOf(d)) as string));
+    expect([...new Set(voided())].sort()).toEqual([1, 2, 3]);
+    expect(ddb.commandCalls(DeleteCommand)).toEqual([]);
     expect(puts().filter((p) => p.Item?.[A.kind] !== undefined)).toEqual([]); // no expiry record
     expect(sent('release').map(valuesIn)).toEqual([{ ':start': 1 }]);
     expect(sent('releaseCounted')).toEqual([]);
   });
 
-  it('a storage error on a put: compensation retries its own failures and never touches another post (condition on the id)', async () => {
+  it('a storage error on a put: every slot is voided, the failed one too (its put may land on a retry), each retried on its own failures', async () => {
+    let first = true;
     producer({
       putMessage: (seq) => {
         if (seq === 3) throw throttled();
       },
+      putTombstone: (seq) => {
+        if (seq === 1 && first) {
+          first = false;
+          throw throttled();
+        }
+      },
     });
-    ddb
-      .on(DeleteCommand)
-      .rejectsOnce(new ThrottlingException({ message: 'slow down', $metadata: {} }))
-      .rejectsOnce(conditionFailed()) // no longer ours: final
-      .resolves({});
     await expect(store.postMessages(ref, posts(3), CLIENT)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
-    // Messages 1 and 2 landed: 2 deletes + 1 retry of the throttled one.
-    expect(ddb.commandCalls(DeleteCommand).map((c) => seqOf(c.args[0].input))).toHaveLength(3);
+    expect(voided().sort()).toEqual([1, 1, 2, 3]);
     expect(sent('release')).toHaveLength(1);
+  });
+
+  it('a slot that cannot be voided leaves the range in flight, for a reader to fence (all or nothing)', async () => {
+    producer({
+      putMessage: (seq) => {
+        if (seq === 2) throw throttled();
+      },
+      putTombstone: (seq) => {
+        if (seq === 2) throw throttled();
+      },
+    });
+    await expect(store.postMessages(ref, posts(3), CLIENT)).rejects.toThrow('Rate of requests exceeds the allowed throughput.');
+    expect(sent('release')).toEqual([]);
+    expect(sent('releaseCounted')).toEqual([]);
   });
 
   it('purged while in flight: the counted release is refused (the floor passed the post), the lane is released uncounted', async () => {
@@ -429,7 +458,8 @@ describe('storage errors reach the client as the contract 503', () => {
     const res = await api()(event('POST', '/v2/queues/q/messages', '{"messages":[{"body":1},{"body":2}]}'));
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body ?? '')).toEqual(SERVICE_UNAVAILABLE);
-    expect(ddb.commandCalls(DeleteCommand).map((c) => seqOf(c.args[0].input))).toEqual([2]);
+    // Both slots voided: the fenced one already a tombstone, the landed one tombstoned over.
+    expect(voided().sort()).toEqual([1, 2]);
   });
 });
 

@@ -27,13 +27,13 @@ import {
   allocUpdate,
   countersUpdate,
   deleteClaimedMessage,
-  deleteOwnMessage,
   deleteUnclaimedMessage,
   messageItem,
   messageRangeQuery,
   deletePoppedMessage,
   releaseMessageUpdate,
   releaseUpdate,
+  voidSlot,
   type CounterDelta,
   type NewMessageItem,
 } from './requests.js';
@@ -70,26 +70,32 @@ export class MessagesController {
       ttl: m.ttl,
       delay: m.delay,
     }));
-    const landed: NewMessageItem[] = [];
+    const records = postRecords(ref, lane, items.map((m) => ({ seq: m.seq, expiresAt: now + m.ttl * 1000, ...(m.delay > 0 ? { dueAt: now + m.delay * 1000 } : {}) })));
     try {
-      const written = await mapLimited(items, PUT_CONCURRENCY, async (m) => {
-        const ok = await putNew(ctx, messageItem(ref, lane, m, clientId, now));
-        if (ok) landed.push(m);
-        return ok;
-      });
+      const written = await mapLimited(items, PUT_CONCURRENCY, (m) => putNew(ctx, messageItem(ref, lane, m, clientId, now)));
       // A reader fenced this post (it took longer than the fence allows): give it up cleanly.
       if (written.some((ok) => !ok)) throw new Error('post fenced by a reader: its producer took too long');
-      const records = postRecords(ref, lane, items.map((m) => ({ seq: m.seq, expiresAt: now + m.ttl * 1000, ...(m.delay > 0 ? { dueAt: now + m.delay * 1000 } : {}) })));
       await Promise.all(records.map((Item) => ctx.client.send(new PutCommand({ TableName: ctx.table, Item }))));
-      const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
-      await this.release(ref, lane, token, start, { total: items.length, dueRecords });
-      return items.map((m) => m.id);
     } catch (err) {
-      // NOTE: a post is all-or-nothing by compensation: what landed is deleted (conditional on its
-      // random id) before the failure is reported (503), and the lane is released uncounted.
-      await this.compensate(ref, lane, landed);
-      await this.release(ref, lane, token, start).catch(() => undefined); // readers fence it otherwise
+      // NOTE: a post is all-or-nothing. Every slot of its range becomes a tombstone, also those
+      // whose put seemed to fail (a timed-out put may have landed, or land on the SDK's retry),
+      // before the failure is reported (503); then the lane is released uncounted. A slot that
+      // cannot be voided leaves the range in flight: a reader fences it later, all or nothing.
+      if (await this.voidRange(ref, lane, items, now)) await this.release(ref, lane, token, start).catch(() => undefined);
       throw err;
+    }
+    // Every message and record is written: from here the post stands. A release whose answer is
+    // lost is retried (a refusal then means it landed); if it still fails, the 503 is for a post
+    // that readers complete when they fence it (every message landed), never half of one.
+    const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.release(ref, lane, token, start, { total: items.length, dueRecords });
+        return items.map((m) => m.id);
+      } catch (err) {
+        if (attempt + 1 >= COMPENSATION_ATTEMPTS) throw err;
+        await sleep(backoff(attempt + 1));
+      }
     }
   }
 
@@ -123,19 +129,22 @@ export class MessagesController {
     }
   }
 
-  private async compensate(ref: QueueRef, lane: number, items: readonly NewMessageItem[]): Promise<void> {
+  /** Tombstones every slot of a failed post (see voidSlot); false when one could not be. */
+  private async voidRange(ref: QueueRef, lane: number, items: readonly NewMessageItem[], now: number): Promise<boolean> {
     const { ctx } = this;
-    await mapLimited(items, PUT_CONCURRENCY, async (m) => {
+    const voided = await mapLimited(items, PUT_CONCURRENCY, async (m) => {
       for (let attempt = 0; attempt < COMPENSATION_ATTEMPTS; attempt++) {
         if (attempt > 0) await sleep(backoff(attempt));
         try {
-          await ctx.client.send(new DeleteCommand(deleteOwnMessage(ctx.table, ref, lane, m.seq, m.id)));
-          return;
+          await ctx.client.send(new PutCommand(voidSlot(ctx.table, ref, lane, m.seq, m.id, now)));
+          return true;
         } catch (err) {
-          if (isConditionalCheckFailed(err)) return; // not ours any more
+          if (isConditionalCheckFailed(err)) return true; // a tombstone already (fenced, or an earlier attempt)
         }
       }
-    }).catch(() => undefined);
+      return false;
+    }).catch(() => [false]);
+    return voided.every(Boolean);
   }
 
   /**

@@ -435,13 +435,18 @@ export function putTombstone(table: string, ref: QueueRef, lane: number, seq: nu
   });
 }
 
-/** Compensation of a failed post: deletes the message only if it is still the one this post wrote. */
-export function deleteOwnMessage(table: string, ref: QueueRef, lane: number, seq: number, id: string) {
+/**
+ * Voids one slot of a post that failed (or was fenced incomplete): a tombstone where nothing is or
+ * over the message this post wrote (its random id), so no late retry of the post can land there
+ * and nothing of a failed post stays readable.
+ */
+export function voidSlot(table: string, ref: QueueRef, lane: number, seq: number, id: string | undefined, now: number) {
+  const tombstone = putTombstone(table, ref, lane, seq, now);
+  if (id === undefined) return tombstone;
   return {
-    TableName: table,
-    Key: messageKey(ref, lane, seq),
-    ConditionExpression: '#id = :id',
-    ExpressionAttributeNames: names(A.id),
+    ...tombstone,
+    ConditionExpression: `${tombstone.ConditionExpression} OR #id = :id`,
+    ExpressionAttributeNames: { ...tombstone.ExpressionAttributeNames, '#id': A.id },
     ExpressionAttributeValues: { ':id': id },
   };
 }
