@@ -109,6 +109,15 @@ function pageOf<T>(items: readonly T[], links: readonly { href: string }[] | und
   return next === undefined ? { items } : { items, next };
 }
 
+/**
+ * NOTE: Zaqar's message objects hold exactly id, href, ttl, age and body: a claimed message's claim
+ * id is only in its href (`…?claim_id=…`), so it is read from there.
+ */
+function withClaimId(m: Message): Message {
+  const claimId = m.claim_id ?? new URL(m.href, 'http://x').searchParams.get('claim_id') ?? undefined;
+  return claimId ? { ...m, claim_id: claimId } : m;
+}
+
 const seg = encodeURIComponent;
 
 export class Api {
@@ -194,7 +203,7 @@ export class Api {
     });
     const { json } = await this.call('GET', `/queues/${seg(name)}/messages?${q}`);
     const doc = (json ?? { messages: [] }) as { messages: Message[]; links?: { href: string }[] };
-    return pageOf(doc.messages, doc.links, query.limit);
+    return pageOf(doc.messages.map(withClaimId), doc.links, query.limit);
   }
 
   /** Posts one message; returns its id. */
