@@ -18,7 +18,9 @@ const stack = await startLocalStack({ logRequest: () => undefined, logger: { inf
 const browser = await launchChromium();
 try {
   const client = new Client(stack.url, 'demo');
-  for (const q of ['billing', 'emails', 'orders', 'thumbnails']) await client.put(`/v2/queues/${q}`);
+  for (const q of ['billing', 'emails', 'thumbnails']) await client.put(`/v2/queues/${q}`);
+  // Orders dead-letter after 5 deliveries: the console shows the policy and the dead-letter queue.
+  await client.put('/v2/queues/orders', { body: { _max_claim_count: 5, _dead_letter_queue: 'orders-dlq' } });
   await client.postMessages('emails', [{ to: 'ada@example.com', template: 'welcome' }]);
   await client.postMessages('billing', [{ invoice: 1042, amount: '19.00' }, { invoice: 1043, amount: '7.50' }]);
   await client.postMessages('thumbnails', Array.from({ length: 7 }, (_, i) => ({ image: `img-${i}.png`, size: 256 })));

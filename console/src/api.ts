@@ -60,6 +60,27 @@ export interface Claim {
   readonly messages: readonly Message[];
 }
 
+/** A queue's metadata document (Zaqar's reserved `_` keys with their defaults, and the user's own). */
+export type QueueMetadata = Readonly<Record<string, unknown>>;
+
+/** A dead-letter queue's redrive (an extension of this service: POST/GET/DELETE …/redrive). */
+export interface Redrive {
+  readonly status: 'running' | 'completed' | 'cancelled';
+  /** null: each message goes back to the queue it was dead-lettered from. */
+  readonly destination: string | null;
+  readonly max_messages_per_second: number;
+  readonly moved: number;
+  readonly skipped: number;
+  readonly started: string;
+  readonly updated: string;
+  readonly href: string;
+}
+
+export interface RedriveOptions {
+  readonly destination?: string;
+  readonly max_messages_per_second?: number;
+}
+
 /** One page of a listing; `next` is the marker of the following page, absent on the last one. */
 export interface Page<T> {
   readonly items: readonly T[];
@@ -184,6 +205,30 @@ export class Api {
     const { json } = await this.call('POST', `/queues/${seg(name)}/messages`, { messages: [message] });
     const href = (json as { resources: string[] }).resources[0] ?? '';
     return href.slice(href.lastIndexOf('/') + 1);
+  }
+
+  async metadata(name: string): Promise<QueueMetadata> {
+    const { json } = await this.call('GET', `/queues/${seg(name)}`);
+    return (json ?? {}) as QueueMetadata;
+  }
+
+  /** The queue's redrive (running or the last one), or undefined when it never had one. */
+  async getRedrive(name: string): Promise<Redrive | undefined> {
+    try {
+      return (await this.call('GET', `/queues/${seg(name)}/redrive`)).json as Redrive;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Starts moving the queue's messages back (409 while one runs). */
+  async startRedrive(name: string, options: RedriveOptions): Promise<Redrive> {
+    return (await this.call('POST', `/queues/${seg(name)}/redrive`, options)).json as Redrive;
+  }
+
+  async cancelRedrive(name: string): Promise<void> {
+    await this.call('DELETE', `/queues/${seg(name)}/redrive`);
   }
 
   async getClaim(name: string, claimId: string): Promise<Claim> {

@@ -1,12 +1,12 @@
 /**
  * The web console (GET /console): queues with live stats, a depth/flow chart, message browsing,
- * claim inspection, test posts, purge and queue create/delete. Plain DOM, no framework: the page
+ * claim inspection, test posts, purge and queue create/delete, dead-letter policy and redrive. Plain DOM, no framework: the page
  * is static HTML (console/index.html) and this script fills it in. Every call goes through the
  * public API (./api.ts) with the credentials the user enters; nothing is stored but those, in
  * sessionStorage (gone when the tab closes).
  */
 import { LIMITS } from '../../functions/core/limits.js';
-import { Api, ApiError, claimIdOf, type Message, type QueueStats } from './api.js';
+import { Api, ApiError, claimIdOf, type Message, type QueueMetadata, type QueueStats, type Redrive } from './api.js';
 import { renderChart } from './chart.js';
 import { byId, h, setText } from './dom.js';
 import { addSample, describeChart, formatAge, formatRate, netFlow, Pager, type Sample } from './series.js';
@@ -14,6 +14,8 @@ import { addSample, describeChart, formatAge, formatRate, netFlow, Pager, type S
 const STORAGE_KEY = 'cloud-queues-console';
 /** Message bodies longer than this show in a disclosure, pretty-printed. */
 const BODY_PREVIEW_CHARS = 120;
+/** How often a running redrive's progress is read (faster than the live updates: it is being watched). */
+const REDRIVE_POLL_MS = 1000;
 
 // ------------------------------------------------------------------ identity and session
 
@@ -208,6 +210,7 @@ async function refreshOnce(): Promise<void> {
   });
   renderQueues();
   renderStats();
+  if (selected) await loadDeadLetters();
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
@@ -293,12 +296,14 @@ function selectQueue(name: string): void {
   renderQueues();
   renderStats();
   announce(`Queue ${name} selected.`);
+  clearDeadLetters();
   void loadMessages().catch(showError);
-  if (!latest.has(name)) void refreshNow();
+  void (latest.has(name) ? loadDeadLetters() : refreshNow()).catch(showError);
 }
 
 function deselect(): void {
   selected = undefined;
+  clearDeadLetters();
   byId('detail').hidden = true;
   renderQueues();
 }
@@ -398,6 +403,148 @@ async function inspectClaim(claimId: string): Promise<void> {
     }
     throw err;
   }
+}
+
+// ------------------------------------------------------------------ dead-letter queues and redrive
+
+/** The selected queue's dead-letter policy: Zaqar's reserved metadata keys (all set, or none). */
+function policyOf(meta: QueueMetadata): { queue: string; maxClaims: number; ttl?: number } | undefined {
+  const queue = meta._dead_letter_queue;
+  const maxClaims = meta._max_claim_count;
+  if (typeof queue !== 'string' || typeof maxClaims !== 'number') return undefined;
+  const ttl = meta._dead_letter_queue_messages_ttl;
+  return { queue, maxClaims, ...(typeof ttl === 'number' ? { ttl } : {}) };
+}
+
+/** What the panel last showed, so a live update rewrites it (and re-announces it) only on a change. */
+let dlqText = '';
+let redriveText = '';
+/** The redrive of the selected queue while it runs (polled on its own, faster timer). */
+let redrivePoll: number | undefined;
+const dlqTurn = turns();
+
+function clearDeadLetters(): void {
+  dlqTurn(); // a load for the previous queue must not render here
+  window.clearTimeout(redrivePoll);
+  dlqText = redriveText = '';
+  byId('dlq-policy').replaceChildren();
+  byId('redrive-progress').replaceChildren();
+  byId('redrive').hidden = true;
+  byId('redrive-cancel').hidden = true;
+}
+
+function pair(label: string, value: Node | string): Node[] {
+  return [h('dt', {}, label), h('dd', {}, value)];
+}
+
+/** Loads the selected queue's policy, its dead-letter queue's depth and its own redrive, and shows them. */
+async function loadDeadLetters(): Promise<void> {
+  const queue = selected;
+  if (!queue) return;
+  const current = dlqTurn();
+  const client = connected();
+  const [meta, redrive] = await Promise.all([client.metadata(queue), client.getRedrive(queue)]);
+  const policy = policyOf(meta);
+  const depth = policy ? await client.stats(policy.queue) : undefined;
+  if (!current()) return;
+  renderPolicy(queue, policy, depth);
+  const st = latest.get(queue);
+  // A dead-letter queue is any queue with messages to move back (or a redrive to watch).
+  byId('redrive').hidden = !redrive && !(st && st.total > 0);
+  renderRedrive(queue, redrive);
+}
+
+function renderPolicy(queue: string, policy: ReturnType<typeof policyOf>, depth: QueueStats | undefined): void {
+  const text = JSON.stringify([queue, policy, depth && [depth.free, depth.claimed, depth.total]]);
+  if (text === dlqText) return;
+  dlqText = text;
+  const out = byId('dlq-policy');
+  if (!policy || !depth) {
+    out.replaceChildren(h('p', {}, `No dead-letter policy: messages of ${queue} are delivered by claims without limit. ` +
+      'Set _max_claim_count and _dead_letter_queue in its metadata to move a message after that many claims.'));
+    return;
+  }
+  const show = h('button', { type: 'button', 'aria-label': `Select dead-letter queue ${policy.queue}` }, policy.queue);
+  show.addEventListener('click', () => {
+    selectQueue(policy.queue);
+    byId('detail-h').focus(); // the button is gone with the panel it was in
+  });
+  out.replaceChildren(
+    h(
+      'dl',
+      { class: 'pairs', 'aria-label': `Dead-letter policy of ${queue}` },
+      ...pair('Dead-letter queue', show),
+      ...pair('Claims before moving', String(policy.maxClaims)),
+      ...pair('TTL once moved', policy.ttl !== undefined ? formatAge(policy.ttl) : 'unchanged'),
+      ...pair('Dead-lettered messages', `${depth.total} (${depth.free} free, ${depth.claimed} claimed)`),
+    ),
+  );
+}
+
+function renderRedrive(queue: string, r: Redrive | undefined): void {
+  const cancel = byId('redrive-cancel');
+  cancel.hidden = r?.status !== 'running';
+  window.clearTimeout(redrivePoll);
+  if (r?.status === 'running') redrivePoll = window.setTimeout(() => void pollRedrive(queue), REDRIVE_POLL_MS);
+  const text = JSON.stringify(r && [r.status, r.moved, r.skipped, r.destination, r.max_messages_per_second]);
+  if (text === redriveText) return;
+  redriveText = text;
+  const out = byId('redrive-progress');
+  if (!r) {
+    out.replaceChildren();
+    return;
+  }
+  out.replaceChildren(
+    h(
+      'dl',
+      { class: 'pairs', 'aria-label': `Redrive of ${queue}` },
+      ...pair('Redrive', r.status),
+      ...pair('Moved', String(r.moved)),
+      ...pair('Skipped', String(r.skipped)),
+      ...pair('To', r.destination ?? 'each message\u2019s source'),
+      ...pair('Rate', `${r.max_messages_per_second}/s at most`),
+    ),
+  );
+}
+
+/** Reads a running redrive's progress; when it ends, the counts of every queue are refreshed. */
+async function pollRedrive(queue: string): Promise<void> {
+  if (queue !== selected) return;
+  const current = dlqTurn();
+  try {
+    const r = await connected().getRedrive(queue);
+    if (!current()) return;
+    renderRedrive(queue, r);
+    if (r?.status !== 'running') {
+      announce(`Redrive of ${queue} ${r?.status ?? 'ended'}: ${r?.moved ?? 0} moved, ${r?.skipped ?? 0} skipped.`);
+      await Promise.all([refreshNow(), loadMessages()]);
+    }
+  } catch (err) {
+    showError(err, true);
+  }
+}
+
+async function startRedrive(): Promise<void> {
+  const queue = selected;
+  if (!queue) return;
+  const destination = byId<HTMLInputElement>('redrive-destination').value.trim();
+  const rate = numberOrUndefined(byId('redrive-rate'));
+  const r = await connected().startRedrive(queue, {
+    ...(destination ? { destination } : {}),
+    ...(rate !== undefined ? { max_messages_per_second: rate } : {}),
+  });
+  if (queue !== selected) return;
+  dlqTurn(); // a load that began before the start must not show the previous redrive
+  renderRedrive(queue, r);
+  announce(`Redrive of ${queue} started.`);
+  if (r.status !== 'running') await pollRedrive(queue);
+}
+
+async function cancelRedrive(): Promise<void> {
+  const queue = selected;
+  if (!queue) return;
+  await connected().cancelRedrive(queue);
+  await pollRedrive(queue);
 }
 
 // ------------------------------------------------------------------ confirmation dialog
@@ -578,8 +725,14 @@ function init(): void {
     action(() => inspectClaim(byId<HTMLInputElement>('claim-id').value.trim()))();
   });
 
-  // DLQ: when dead-letter queues land, fill section#dlq here from the queue's metadata
-  // (_dead_letter_queue, _max_claim_count) and the dead-letter queue's stats, with a redrive button.
+  const rateInput = byId<HTMLInputElement>('redrive-rate');
+  Object.assign(rateInput, { min: String(LIMITS.REDRIVE_RATE_MIN), max: String(LIMITS.REDRIVE_RATE_MAX), placeholder: String(LIMITS.REDRIVE_RATE_DEFAULT) });
+  byId<HTMLInputElement>('redrive-destination').maxLength = LIMITS.QUEUE_NAME_MAX;
+  byId<HTMLFormElement>('redrive-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    action(startRedrive)();
+  });
+  byId('redrive-cancel').addEventListener('click', action(cancelRedrive));
 
   if (session.project || session.token) connect();
   else announce('Enter a project ID (local mode) or a bearer token (deployment), then Connect.');

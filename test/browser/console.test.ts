@@ -320,3 +320,45 @@ describe('keyboard', () => {
     expect((await client.get(`/v2/queues/${q}/stats`)).json.messages.total).toBe(0);
   });
 });
+
+describe('dead-letter queues', () => {
+  it('shows the policy and the dead-letter depth, and redrives a dead-lettered message back from the console', async () => {
+    const client = new Client(stack.url);
+    const q = newQueueName();
+    const dlq = `${q}-dlq`;
+    expect((await client.put(`/v2/queues/${q}`, { body: { _max_claim_count: 1, _dead_letter_queue: dlq } })).status).toBe(201);
+    await client.put(`/v2/queues/${dlq}`);
+    await client.postMessages(q, [{ job: 'poison' }]);
+    // The first claim delivers it; released, the next claim moves it instead of delivering it again.
+    const first = await client.post(`/v2/queues/${q}/claims?limit=5`, { body: { ttl: 60, grace: 60 } });
+    expect(first.status).toBe(201);
+    await client.delete(first.headers.get('location') as string);
+    expect((await client.post(`/v2/queues/${q}/claims?limit=5`, { body: { ttl: 60, grace: 60 } })).status).toBe(204);
+
+    const page = await openConsole(client);
+    await selectQueue(page, q);
+    const dl = page.locator('#dlq-policy');
+    await until('the policy shows', async () => /Claims before moving\s*1/.test(await textOf(dl)));
+    expect(await textOf(dl)).toMatch(/Dead-lettered messages\s*1 \(1 free, 0 claimed\)/);
+    expect(await textOf(dl)).toMatch(/TTL once moved\s*unchanged/);
+    expect(await page.locator('#redrive').isHidden()).toBe(true); // nothing to move back from q
+
+    await page.getByRole('button', { name: `Select dead-letter queue ${dlq}` }).click();
+    await page.getByRole('heading', { name: `Queue ${dlq}` }).waitFor();
+    expect(await activeElementId(page)).toBe('detail-h');
+    await until('the dead-letter queue offers a redrive', async () => page.locator('#redrive').isVisible());
+    expect(await textOf(page.locator('#dlq-policy'))).toMatch(/No dead-letter policy/);
+    await page.getByLabel(/Rate \(messages\/s\)/).fill('10');
+    await page.getByRole('button', { name: 'Redrive', exact: true }).click();
+
+    const progress = page.locator('#redrive-progress');
+    await until('the redrive completes', async () => /Redrive\s*completed/.test(await textOf(progress)));
+    expect(await textOf(progress)).toMatch(/Moved\s*1/);
+    expect(await textOf(progress)).toMatch(/Skipped\s*0/);
+    expect(await textOf(progress)).toMatch(/Rate\s*10\/s at most/);
+    expect(await page.getByRole('button', { name: 'Cancel redrive' }).isHidden()).toBe(true);
+    await until('the source queue counts it again', async () => (await textOf(queueCells(page, q).free)) === '1');
+    await until('the dead-letter queue is empty', async () => (await textOf(queueCells(page, dlq).total)) === '0');
+    expect((await client.get(`/v2/queues/${q}/messages?echo=true`)).json.messages).toMatchObject([{ body: { job: 'poison' } }]);
+  });
+});
