@@ -10,6 +10,7 @@
  *   otherwise the project is the one the Lambda authorizer put in its context (entry/authorizer.ts).
  * - SIGNING_SECRET_ARN, MESSAGE_KEY_SECRET_ARN: the secrets this function may read (entry/secrets.ts).
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local (as the sweeper entry).
+ * - REQUIRE_CONFIRMATION: `true` when webhook subscribers must confirm before they receive messages.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -17,7 +18,9 @@ import { systemClock } from '../core/clock.js';
 import type { QueueStore } from '../core/model.js';
 import { NO_SECRETS } from '../core/secrets.js';
 import { createApi, type ApiHandler } from '../http/app.js';
-import type { ApiConfig, Deps, Logger } from '../http/context.js';
+import type { ApiConfig, Deps, Logger, SubscriptionSettings } from '../http/context.js';
+import type { SubscriptionStore } from '../core/subscriptions.js';
+import { PUBLIC_ONLY } from '../notify/ssrf.js';
 import type { HttpEvent, HttpResponse } from '../http/request.js';
 import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod } from '../http/routes.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
@@ -41,6 +44,11 @@ export function powertoolsLogger(logger: PowertoolsLogger): Logger {
   };
 }
 
+/** Subscription settings from the environment: a deployment delivers to public addresses only. */
+export function subscriptionSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SubscriptionSettings {
+  return { requireConfirmation: env.REQUIRE_CONFIRMATION === 'true', addresses: PUBLIC_ONLY };
+}
+
 let logger: PowertoolsLogger | undefined;
 const powertools = (): PowertoolsLogger => (logger ??= new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME }));
 
@@ -53,14 +61,24 @@ function depsWithStore(): Deps {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = createDocumentClient(endpoint ? { endpoint } : {});
   const store = new DynamoStore({ client, tableName, clock: systemClock });
-  storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: secretsManagerSecrets() };
+  storeDeps = {
+    store,
+    clock: systemClock,
+    config: configFromEnv(),
+    log: powertoolsLogger(powertools()),
+    secrets: secretsManagerSecrets(),
+    subscriptions: store.subscriptions,
+    subscriptionSettings: subscriptionSettingsFromEnv(),
+  };
   return storeDeps;
 }
 
 /** `$default` serves no route, so it never reaches storage; any call would be a wiring bug. */
-const NO_STORE = new Proxy({} as QueueStore, {
-  get: (_target, method) => () => Promise.reject(new Error(`the $default function has no storage (${String(method)})`)),
-});
+const noStorage = <T extends object>(): T =>
+  new Proxy({} as T, {
+    get: (_target, method) => () => Promise.reject(new Error(`the $default function has no storage (${String(method)})`)),
+  });
+const NO_STORE = noStorage<QueueStore>();
 
 function lambdaHandler(build: () => ApiHandler): LambdaHandler {
   let api: ApiHandler | undefined;
@@ -94,7 +112,15 @@ const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi'
  */
 export const fallback: LambdaHandler = lambdaHandler(() => {
   const served = routesOf('system').filter((r) => STORAGE_FREE.has(r.id));
-  const deps = { store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: NO_SECRETS };
+  const deps: Deps = {
+    store: NO_STORE,
+    clock: systemClock,
+    config: configFromEnv(),
+    log: powertoolsLogger(powertools()),
+    secrets: NO_SECRETS,
+    subscriptions: noStorage<SubscriptionStore>(),
+    subscriptionSettings: subscriptionSettingsFromEnv(),
+  };
   const api = createApi(deps, served);
   return async (event, context) => {
     const path = event.rawPath;

@@ -14,6 +14,7 @@ import { createApi, type ApiHandler } from '../../functions/http/app.js';
 import { FUNCTION_GROUPS, pathPattern, ROUTES, routesOf, type FunctionGroup, type Route } from '../../functions/http/routes.js';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
 import { memorySecrets } from '../../functions/local/secrets.js';
+import { LOCAL_DEFAULT } from '../../functions/notify/ssrf.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { Sweeper } from '../../functions/sweeper/sweeper.js';
@@ -71,7 +72,8 @@ function recordingApi(group: FunctionGroup, tableName: string, trustProjectHeade
     signingSecret: () => (into.add('signing'), sharedSecrets.signingSecret()),
     messageSecret: () => (into.add('message'), sharedSecrets.messageSecret()),
   };
-  return createApi({ store, clock: systemClock, config: { trustProjectHeader }, log: quiet, secrets }, routesOf(group));
+  const subscriptionSettings = { requireConfirmation: false, addresses: LOCAL_DEFAULT };
+  return createApi({ store, clock: systemClock, config: { trustProjectHeader }, log: quiet, secrets, subscriptions: store.subscriptions, subscriptionSettings }, routesOf(group));
 }
 
 const project = `p-${randomUUID()}`;

@@ -5,6 +5,7 @@ import * as claims from './claims.js';
 import * as messages from './messages.js';
 import * as queues from './queues.js';
 import * as share from './share.js';
+import * as subscriptions from './subscriptions.js';
 import * as system from './system.js';
 
 export const HANDLERS: Record<RouteId, RouteHandler> = {
@@ -23,6 +24,12 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'queue.stats': queues.queueStats,
   'queue.purge': queues.purgeQueue,
   'queue.share': share.shareQueue,
+  'subscriptions.list': subscriptions.listSubscriptions,
+  'subscriptions.create': subscriptions.createSubscription,
+  'subscription.get': subscriptions.getSubscription,
+  'subscription.patch': subscriptions.patchSubscription,
+  'subscription.delete': subscriptions.deleteSubscription,
+  'subscription.confirm': subscriptions.confirmSubscription,
   'messages.post': messages.postMessages,
   'messages.list': messages.listMessages,
   'messages.delete': messages.deleteMessages,
