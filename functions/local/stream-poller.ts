@@ -27,7 +27,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Logger } from '../http/context.js';
 import type { ChangeRecord } from '../notify/notifier.js';
 import { isConditionalCheckFailed } from '../store/dynamo/errors.js';
+import { NOTIFYING_PREFIXES } from '../store/dynamo/changes.js';
 import { streamCheckpointUpdate, streamLeaseUpdate } from '../store/dynamo/requests.js';
+import { ATTR } from '../store/dynamo/schema.js';
 
 /** Pause between reads of a shard that had nothing new. */
 const IDLE_MS = 100;
@@ -66,12 +68,19 @@ interface ShardState {
 }
 
 
+/**
+ * A stream record as the notifier takes it. Only the images of items it may act on are decoded
+ * (the Lambda's event filter passes no others); NOTE: the streams client reads an empty map
+ * attribute as `{}`, which unmarshall refuses, and an item of no interest must not stop the stream.
+ */
 export function toChangeRecord(record: StreamRecord): ChangeRecord {
   const image = record.dynamodb?.NewImage;
+  const pk = record.dynamodb?.Keys?.[ATTR.pk]?.S ?? '';
+  const relevant = image !== undefined && Object.values(NOTIFYING_PREFIXES).some((prefix) => pk.startsWith(prefix));
   return {
     id: record.dynamodb?.SequenceNumber ?? '',
     ...(record.eventName ? { eventName: record.eventName } : {}),
-    ...(image ? { newImage: unmarshall(image as Record<string, AttributeValue>) } : {}),
+    ...(relevant ? { newImage: unmarshall(image as Record<string, AttributeValue>) } : {}),
   };
 }
 
