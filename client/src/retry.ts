@@ -56,6 +56,13 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'claim.get': true,
   'claim.renew': true,
   'claim.release': true,
+  // A repeated subscribe answers the same id (or 409 once confirmed): not repeated blindly.
+  'subscriptions.create': false,
+  'subscriptions.list': true,
+  'subscription.get': true,
+  'subscription.patch': true,
+  'subscription.delete': true,
+  'subscription.confirm': true,
 };
 
 /** What happened to one attempt. */

@@ -8,3 +8,6 @@ export const SECRET_ENV = { signing: 'SIGNING_SECRET_ARN', message: 'MESSAGE_KEY
 
 /** JWT claim carrying the project when PROJECT_CLAIM is not set (functions/entry/authorizer.ts). */
 export const DEFAULT_PROJECT_CLAIM = 'project_id';
+
+/** The message of the notifier's one report line per invocation (its counts); the stack's metric filters match it. */
+export const DELIVERY_REPORT = 'deliveries';
