@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTAINERS } from '../functions/local/stack.js';
 import { measureColdStart } from './coldstart.js';
 import { measureCost } from './cost.js';
+import { deliverySectionOf, spliceDeliverySection } from './delivery-section.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from './load.js';
 import { claimCostSpec, renderSvg, throughputSpec } from './plot.js';
 import { renderReport, type RunResults } from './report.js';
@@ -240,7 +241,10 @@ async function writeReport(results: RunResults, outFile: string): Promise<void> 
   };
   if (results.load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(results.load)));
   if (results.scale.length > 0) svgs.claimCost = await plot('bench-claim-cost.svg', renderSvg(claimCostSpec(results.scale)));
-  writeFileSync(outFile, renderReport(results, svgs));
+  // The push-delivery section is measured by its own bench (npm run bench:delivery): kept as it was.
+  const previous = existsSync(outFile) ? deliverySectionOf(readFileSync(outFile, 'utf8')) : undefined;
+  const report = renderReport(results, svgs);
+  writeFileSync(outFile, previous ? spliceDeliverySection(report, previous) : report);
 }
 
 main().catch((err: unknown) => {

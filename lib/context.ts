@@ -37,6 +37,7 @@ export const CONTEXT_KEYS = [
   'corsOrigins',
   'alarmTopicArn',
   'destroyTableOnDelete',
+  'requireConfirmation',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -84,6 +85,8 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
       ? { cors: { allowOrigins: corsOrigins, allowMethods: [CorsHttpMethod.ANY], allowHeaders: CORS_HEADERS, maxAge: CORS_MAX_AGE } }
       : {}),
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    // Zaqar's require_confirmation: webhooks receive nothing but their confirmation until confirmed.
+    ...(flag('requireConfirmation') ? { requireConfirmation: true } : {}),
     // For throwaway stacks: the table (and every message) goes with the stack.
     ...(flag('destroyTableOnDelete') ? { tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false } : {}),
   };
