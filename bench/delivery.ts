@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
 import { startLocalStack, type LocalStack } from '../functions/local/stack.js';
 import { renderDeliverySection, spliceDeliverySection, type DeliveryResults, type ScenarioFigures } from './delivery-section.js';
 import { percentile } from './stats.js';
@@ -22,6 +23,7 @@ import { percentile } from './stats.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(import.meta.dirname, '..');
+const DYNAMO_START_MS = 300_000;
 
 interface Receiver {
   readonly url: string;
@@ -148,7 +150,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
   const quick = values.quick ?? false;
   const seconds = quick ? 5 : 15;
+  // Started here with a patient start-up timeout: a loaded machine can take minutes to boot the JVM.
+  const dynamo = await startDynamoDbLocal({ readyTimeoutMs: DYNAMO_START_MS });
   const local: LocalStack = await startLocalStack({
+    dynamoEndpoint: dynamo.endpoint,
     tableName: 'bench-delivery',
     logRequest: () => undefined,
     logger: { info: () => undefined, error: (message, details) => console.error(message, details) },
@@ -182,6 +187,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${file}`);
   } finally {
     await local.stop();
+    await dynamo.stop();
   }
 }
 

@@ -45,6 +45,11 @@ export const LIMITS = {
   /** Lifetime of a signed URL whose share request names no `expires` (Zaqar: one day). */
   SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
 
+  /** Redrive: messages moved per second at most (`max_messages_per_second`). */
+  REDRIVE_RATE_MIN: 1,
+  REDRIVE_RATE_MAX: 500,
+  REDRIVE_RATE_DEFAULT: 100,
+
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
 

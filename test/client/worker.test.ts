@@ -127,14 +127,14 @@ describe('worker: failures', () => {
   it('a crashing handler’s messages are released with a backoff and redelivered until they succeed', async () => {
     const queue = newQueueName();
     await postNumbers(queue, 0, 6);
-    const attempts = new Map<number, number[]>(); // body → claim_count of each delivery
+    const attempts = new Map<number, number[]>(); // body → ctx.failures of each delivery
     const done = new Set<number>();
     const stop = new AbortController();
     const options = testOptions({ concurrency: 3, signal: stop.signal });
     const report = await worker<number>(
       client.queue(queue),
-      (m) => {
-        attempts.set(m.body, [...(attempts.get(m.body) ?? []), m.claim_count ?? 0]);
+      (m, ctx) => {
+        attempts.set(m.body, [...(attempts.get(m.body) ?? []), ctx.failures]);
         if (m.body % 2 === 0 && attempts.get(m.body)?.length === 1) throw new Error(`boom ${m.body}`);
         done.add(m.body);
         if (done.size === 6) stop.abort();
@@ -143,8 +143,8 @@ describe('worker: failures', () => {
     );
     expect(report).toMatchObject({ succeeded: 6, failed: 3, undeleted: 0 });
     expect(report.released).toBeGreaterThanOrEqual(1);
-    for (const body of [0, 2, 4]) expect(attempts.get(body)).toEqual([1, 2]);
-    for (const body of [1, 3, 5]) expect(attempts.get(body)).toEqual([1]);
+    for (const body of [0, 2, 4]) expect(attempts.get(body)).toEqual([0, 1]);
+    for (const body of [1, 3, 5]) expect(attempts.get(body)).toEqual([0]);
     expect(options.errors.map((e) => (e as Error).message).sort()).toEqual(['boom 0', 'boom 2', 'boom 4']);
     expect((await client.queue(queue).stats()).total).toBe(0);
   });
@@ -156,8 +156,8 @@ describe('worker: failures', () => {
     const stop = new AbortController();
     const running = worker<number>(
       client.queue(queue),
-      (m) => {
-        deliveries.push(m.claim_count ?? 0);
+      (_m, ctx) => {
+        deliveries.push(ctx.failures);
         if (deliveries.length === 1) throw new Error('crash');
         stop.abort();
       },
@@ -169,7 +169,7 @@ describe('worker: failures', () => {
     // ...until the claim's TTL has passed on the server.
     stack.clock.advance(61_000);
     const report = await running;
-    expect(deliveries).toEqual([1, 2]);
+    expect(deliveries).toEqual([0, 1]);
     expect(report).toMatchObject({ failed: 1, succeeded: 1, released: 0 });
     expect((await client.queue(queue).stats()).total).toBe(0);
   });
@@ -285,7 +285,7 @@ describe('worker: idle queue', () => {
 });
 
 describe('worker: edge cases (a scripted service)', () => {
-  const message = (id: string, claimId: string) => ({ id, href: `/v2/queues/q/messages/${id}?claim_id=${claimId}`, ttl: 3600, age: 0, body: id, claim_id: claimId, claim_count: 1 });
+  const message = (id: string, claimId: string) => ({ id, href: `/v2/queues/q/messages/${id}?claim_id=${claimId}`, ttl: 3600, age: 0, body: id });
   const claimed = (claimId: string, ids: string[]) =>
     jsonResponse(201, { messages: ids.map((id) => message(id, claimId)) }, { location: `/v2/queues/q/claims/${claimId}` });
   const scripted = (responder: Responder) => {
@@ -351,6 +351,55 @@ describe('worker: edge cases (a scripted service)', () => {
     expect(report).toMatchObject({ lost: 1, succeeded: 1, undeleted: 0 });
     expect(requests.filter((r) => r.method === 'DELETE').map((r) => r.url.search)).toEqual(['?claim_id=c1', '']);
     expect(options.errors).toHaveLength(1); // the renewal's NotFoundError
+  });
+
+  it('a message that keeps failing is released after a backoff that doubles with the failures this worker counted', async () => {
+    const scheduler = new ManualScheduler();
+    const stop = new AbortController();
+    let held = false;
+    let claimNo = 0;
+    const releasedAt: number[] = [];
+    const { queue } = scripted((req) => {
+      if (req.method === 'POST') {
+        if (held) return new Response(null, { status: 204 });
+        held = true;
+        return claimed(`c${++claimNo}`, ['m1']);
+      }
+      if (req.method === 'DELETE' && /\/claims\//.test(req.url.pathname)) {
+        held = false;
+        releasedAt.push(scheduler.now());
+        if (releasedAt.length === 4) stop.abort();
+      }
+      return new Response(null, { status: 204 });
+    });
+    const failedAt: number[] = [];
+    const seen: number[] = [];
+    const running = worker(
+      queue,
+      (_m, ctx) => {
+        seen.push(ctx.failures);
+        failedAt.push(scheduler.now());
+        throw new Error('poison');
+      },
+      testOptions({ scheduler, signal: stop.signal, releaseBackoff: { minMs: 1_000, maxMs: 60_000 }, idleBackoff: { minMs: 100_000, maxMs: 100_000 } }),
+    );
+    // Only in-memory promises are in flight: a few turns of the event loop settle them.
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    for (let step = 0; releasedAt.length < 4 && step < 50; step++) {
+      await settle();
+      scheduler.advanceToNext();
+    }
+    const report = await running;
+    expect(seen).toEqual([0, 1, 2, 3]);
+    // The n-th failure waits min·2^(n−1) with equal jitter: between half of that and all of it.
+    const delays = releasedAt.map((at, i) => at - (failedAt[i] as number));
+    delays.forEach((delay, n) => {
+      expect(delay).toBeGreaterThanOrEqual(500 * 2 ** n);
+      expect(delay).toBeLessThanOrEqual(1_000 * 2 ** n);
+    });
+    expect(report).toMatchObject({ claims: 4, failed: 4, released: 4, succeeded: 0 });
   });
 
   it('rejects options that cannot work', async () => {

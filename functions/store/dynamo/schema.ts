@@ -42,6 +42,8 @@ export const ATTR = {
   claimCount: 'cc',
   /** Delay end (ms) of a delayed message. */
   due: 'du',
+  /** A dead-lettered message's source queue (where a redrive takes it back by default). */
+  source: 'src',
   /** A hole a reader filled after its producer vanished: never a message. */
   tombstone: 'tb',
 
@@ -60,6 +62,9 @@ export const ATTR = {
   claims: 'nc',
   deleted: 'nd',
   expired: 'nx',
+  /** Lifetime counters: messages moved out to a dead-letter queue, and out of one by a redrive. */
+  deadLettered: 'ndl',
+  redriven: 'nrd',
   /** Lane 0 only: the queue exists. */
   live: 'live',
   /** Lane 0 only: producers registered so far (they are spread round-robin over the lanes). */
@@ -124,6 +129,8 @@ export const KIND = {
   delayed: 'D',
   /** Physical cleanup of a purged or deleted queue (sweeper only). */
   cleanup: 'F',
+  /** A redrive task: moves a dead-letter queue's messages back (sweeper and its route). */
+  redrive: 'T',
 } as const;
 export type Kind = (typeof KIND)[keyof typeof KIND];
 
@@ -274,6 +281,10 @@ export function parseSubscriptionsPk(pk: string): QueueRef | undefined {
     return undefined;
   }
 }
+
+/** The redrive task of a (dead-letter) queue: at most one at a time. */
+export const redriveKey = (ref: QueueRef): Key => key(`T#${queuePart(ref)}`, 'redrive');
+export const parseRedrivePk = (pk: string): QueueRef | undefined => (pk.startsWith('T#') ? parseCleanupPk(`F#${pk.slice(2)}`) : undefined);
 
 /** The sweeper's cleanup record of a purged or deleted queue. */
 export const cleanupKey = (ref: QueueRef, generation: number): Key => key(`F#${queuePart(ref)}`, String(generation));
