@@ -160,6 +160,9 @@ async function main(): Promise<void> {
   });
   const base = local.url;
   try {
+    // Warm-up, not measured: the stream reader finds its shards, the containers and connections exist.
+    const warm = await throughputScenario(base, 1, 1, 1);
+    console.log('warm-up', warm);
     const latency = await latencyScenario(base, seconds, 50);
     console.log('latency', latency);
     const throughput: ScenarioFigures[] = [];
