@@ -39,8 +39,11 @@ export const STREAM_RETRY_ATTEMPTS = 10;
 const STREAM_PARALLELIZATION = 2;
 /** A record older than this is no longer worth delivering late (it is on the on-failure queue). */
 const STREAM_MAX_RECORD_AGE = Duration.hours(6);
-/** A batch's deliveries run 8 at a time with a 10 s limit each: room for a slow batch. */
-const STREAM_TIMEOUT = Duration.minutes(2);
+/**
+ * Records are handled 8 at a time, each record's deliveries 8 at a time, each attempt within 10 s:
+ * a full batch whose receivers all time out takes ⌈100 / 8⌉ × 10 s ≈ 130 s. Room for that.
+ */
+const STREAM_TIMEOUT = Duration.minutes(5);
 const RETRY_BATCH_SIZE = 10;
 const RETRY_TIMEOUT = Duration.minutes(1);
 /** SQS redelivers a job whose run failed after this (AWS asks for ≥ 6 × the function timeout). */

@@ -359,7 +359,7 @@ export class Queue {
   /**
    * `POST …/subscriptions`: every message posted from now on is POSTed to `subscriber` (a webhook
    * URL). Returns the id and the secret its deliveries are signed with. Subscribing the same
-   * unconfirmed subscriber again answers its id; a confirmed one is a ConflictError. Not retried on 503.
+   * unconfirmed subscriber again answers its id (so a retry is safe); a confirmed one is a ConflictError.
    */
   async subscribe(subscription: NewSubscription): Promise<SubscriptionCreated> {
     const { body } = await this.transport.call({ route: 'subscriptions.create', params: this.params, body: subscription, ok: [201] });

@@ -64,8 +64,8 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'claim.get': true,
   'claim.renew': true,
   'claim.release': true,
-  // A repeated subscribe answers the same id (or 409 once confirmed): not repeated blindly.
-  'subscriptions.create': false,
+  // A repeated subscribe is safe: the same subscriber, still unconfirmed, answers the same id (Zaqar).
+  'subscriptions.create': true,
   'subscriptions.list': true,
   'subscription.get': true,
   'subscription.patch': true,
