@@ -31,8 +31,8 @@ export interface TableAccess {
   readonly onlyIndexes?: readonly string[];
 }
 
-/** A function that can be granted table access: one per route group, plus the sweeper. */
-export type AccessSubject = FunctionGroup | 'sweeper';
+/** A function that can be granted table access: one per route group, the sweeper and the notifier. */
+export type AccessSubject = FunctionGroup | 'sweeper' | 'notifier';
 
 export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
   // ping/health read one fixed key; versions, home and OpenAPI never touch the table.
@@ -66,6 +66,11 @@ export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
     indexes: ['Query'],
     onlyIndexes: [INDEX.sweep],
   },
+  // The notifier (functions/notify/notifier.ts, both its stream and retry functions) reads a
+  // queue's subscriptions (Query on its subscriptions partition), one subscription (GetItem, for a
+  // confirmation) and the queue's metadata for its _retry_policy (GetItem). It writes nothing.
+  // Reading the stream itself is granted by the event source (lib/notifier.ts).
+  notifier: { table: ['GetItem', 'Query'], indexes: [] },
 };
 
 /** `dynamodb:Action` strings, sorted so templates and assertions are stable. */
@@ -93,6 +98,10 @@ export function secretsOf(subject: SecretSubject, trustedHeader: boolean): reado
     case 'messages':
     case 'claims':
       return trustedHeader ? ['signing', 'message'] : ['message'];
+    // Signs each delivery (per-subscription keys derive from the signing secret) and the confirm
+    // URL; opens the bodies of encrypted queues to deliver them as the API returns them.
+    case 'notifier':
+      return ['signing', 'message'];
     case 'system':
     case 'sweeper':
       return [];

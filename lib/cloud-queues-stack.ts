@@ -14,6 +14,7 @@ import { DEFAULT_PROJECT_CLAIM, QUEUE_METRICS_ENV } from '../functions/entry/env
 import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.js';
 import { ACCESS, secretsOf, type SecretName, type SecretSubject } from './access.js';
 import { Monitoring, type QueueAlarms } from './monitoring.js';
+import { NotifierFunctions } from './notifier.js';
 import { QueueTable } from './queue-table.js';
 import { QueuesApi, type ApiAuth } from './queues-api.js';
 import { DeploymentSecrets } from './secrets.js';
@@ -99,6 +100,12 @@ export interface CloudQueuesStackProps extends StackProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Zaqar's `require_confirmation`: a new webhook subscriber first receives a
+   * SubscriptionConfirmation and nothing else until it confirms.
+   * @default false
+   */
+  readonly requireConfirmation?: boolean;
 }
 
 /** The auth mode the props ask for; throws when neither JWT settings nor the opt-in are given. */
@@ -121,6 +128,7 @@ export class CloudQueuesStack extends Stack {
   readonly authorizer?: ServiceFunction;
   readonly secrets: DeploymentSecrets;
   readonly sweeper: Sweeper;
+  readonly notifier: NotifierFunctions;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CloudQueuesStackProps = {}) {
@@ -147,6 +155,7 @@ export class CloudQueuesStack extends Stack {
       ...(queueMetrics.allow ? { [QUEUE_METRICS_ENV.allow]: formatQueuePatterns(queueMetrics.allow) } : {}),
       TABLE_NAME: this.table.table.tableName,
       TRUST_PROJECT_HEADER: String(trustedHeader),
+      REQUIRE_CONFIRMATION: String(props.requireConfirmation ?? false),
       POWERTOOLS_SERVICE_NAME: 'cloud-queues',
       // The SDK's Node-version notice is noise in every cold start's log.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -216,10 +225,19 @@ export class CloudQueuesStack extends Stack {
       ...(props.sweepSchedule ? { schedule: props.sweepSchedule } : {}),
     });
 
+    this.notifier = new NotifierFunctions(this, 'Notifier', {
+      table: this.table,
+      // The confirm link a confirmation carries points at this API.
+      environment: { ...environment, PUBLIC_URL: this.api.stage.url },
+      secrets: secretsFor('notifier'),
+      logRetention,
+    });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.api.api,
       functions: { ...groupFunctions, fallback: this.fallback.fn, ...(this.authorizer ? { authorizer: this.authorizer.fn } : {}) },
       sweeper: this.sweeper.function.fn,
+      notifier: this.notifier,
       table: this.table.table,
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
       queueMetrics,

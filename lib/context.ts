@@ -43,6 +43,7 @@ export const CONTEXT_KEYS = [
   'queueAlarmOldestAgeSeconds',
   'queueAlarmDepth',
   'queueAlarmDeadLettered',
+  'requireConfirmation',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -104,6 +105,8 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     queueMetrics,
     ...(Object.keys(queueAlarms).length > 0 ? { queueAlarms } : {}),
+    // Zaqar's require_confirmation: webhooks receive nothing but their confirmation until confirmed.
+    ...(flag('requireConfirmation') ? { requireConfirmation: true } : {}),
     // For throwaway stacks: the table (and every message) goes with the stack.
     ...(flag('destroyTableOnDelete') ? { tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false } : {}),
   };

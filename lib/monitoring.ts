@@ -33,6 +33,7 @@ import {
   type QueueMetricsSettings,
 } from '../functions/core/queue-metrics.js';
 import type { QueueRef } from '../functions/core/model.js';
+import type { NotifierFunctions } from './notifier.js';
 
 /** Alarm thresholds (per 5-minute period unless said otherwise). */
 export const THRESHOLDS = {
@@ -43,6 +44,10 @@ export const THRESHOLDS = {
   lambdaErrors: 5,
   lambdaThrottles: 1,
   dynamoThrottledRequests: 10,
+  /** Oldest stream record the notifier has not handled yet (ms): deliveries are this late. */
+  notifierIteratorAgeMs: 60_000,
+  /** Deliveries given up per period (the policy spent, or the receiver refused). */
+  deliveriesGivenUp: 1,
   /** Consecutive failed sweeper periods before alarming: one failed run is retried by the next. */
   sweeperFailedPeriods: 3,
 } as const;
@@ -67,6 +72,8 @@ export interface MonitoringProps {
   /** API functions by name (the route groups and the fallback). */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly sweeper: IFunction;
+  /** Push delivery: its functions, queues and delivery metrics. */
+  readonly notifier: NotifierFunctions;
   readonly table: Table;
   /** @default - alarms without actions (visible in the console and the dashboard) */
   readonly alarmTopicArn?: string;
@@ -183,6 +190,19 @@ export class Monitoring extends Construct {
     );
     alarm('SweeperThrottles', props.sweeper.metricThrottles({ period: PERIOD }), THRESHOLDS.lambdaThrottles, 'Sweeper invocations throttled');
 
+    const notifier = props.notifier;
+    for (const [name, fn] of Object.entries(notifier.functions)) {
+      alarm(`${name}Errors`, fn.metricErrors({ period: PERIOD }), THRESHOLDS.lambdaErrors, `Lambda ${name}: unhandled errors`);
+      alarm(`${name}Throttles`, fn.metricThrottles({ period: PERIOD }), THRESHOLDS.lambdaThrottles, `Lambda ${name}: throttled invocations`);
+    }
+    const iteratorAge = notifier.stream.fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
+    alarm('NotifierIteratorAge', iteratorAge, THRESHOLDS.notifierIteratorAgeMs, 'Deliveries are late: the notifier is behind the table stream', 3);
+    alarm('DeliveriesGivenUp', notifier.deliveriesGivenUp, THRESHOLDS.deliveriesGivenUp, 'Deliveries given up: a subscriber refused them or stayed down past its retry policy');
+    const dead = (name: string, queue: NotifierFunctions['retryQueue'], what: string) =>
+      alarm(name, queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }), 1, what);
+    dead('StreamFailures', notifier.streamFailures, 'Stream batches the notifier could not handle (storage or SQS failing): their messages were not delivered');
+    dead('RetryDeadLetters', notifier.retryDeadLetters, 'Delivery jobs that kept failing to run (storage failing): those deliveries were not made');
+
     const fnMetrics = (metric: (fn: IFunction) => IMetric) => Object.values(props.functions).map(metric);
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${Stack.of(this).stackName}-cloud-queues` });
     this.dashboard.addWidgets(
@@ -199,6 +219,7 @@ export class Monitoring extends Construct {
         width: 12,
       }),
       new GraphWidget({ title: 'Sweeper', left: [props.sweeper.metricInvocations(), sweeperErrors, props.sweeper.metricDuration()], width: 12 }),
+      new GraphWidget({ title: 'Push delivery', left: [notifier.attemptsFailed, notifier.deliveriesGivenUp], right: [iteratorAge], width: 12 }),
     );
     const wantsAlarms = props.queueAlarms !== undefined && Object.values(props.queueAlarms).some((v) => v !== undefined && v !== false);
     const period = queuePeriodOf(props.sweepSchedule);

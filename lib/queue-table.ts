@@ -7,6 +7,7 @@ import {
   AttributeType,
   BillingMode,
   ProjectionType,
+  StreamViewType,
   Table,
   type Attribute,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -47,6 +48,8 @@ export class QueueTable extends Construct {
       // On-demand: queue traffic is bursty and a queue service must not throttle on a capacity setting.
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
+      // Push delivery reads posted messages off the stream (lib/notifier.ts).
+      stream: StreamViewType[TABLE.streamViewType],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

@@ -27,6 +27,12 @@ import type {
   QueuePage,
   QueueStats,
   QueueSummary,
+  ListSubscriptionsOptions,
+  NewSubscription,
+  Subscription,
+  SubscriptionCreated,
+  SubscriptionPage,
+  SubscriptionPatch,
   Redrive,
   RedriveOptions,
   ShareOptions,
@@ -354,5 +360,44 @@ export class Queue {
   /** `DELETE …/claims/{id}`: its messages are claimable again at once. Idempotent. */
   async releaseClaim(id: string): Promise<void> {
     await this.transport.call({ route: 'claim.release', params: { ...this.params, claim_id: id }, ok: [204] });
+  }
+
+  // ---------------------------------------------------------------- subscriptions (push delivery)
+
+  /**
+   * `POST …/subscriptions`: every message posted from now on is POSTed to `subscriber` (a webhook
+   * URL). Returns the id and the secret its deliveries are signed with. Subscribing the same
+   * unconfirmed subscriber again answers its id (so a retry is safe); a confirmed one is a ConflictError.
+   */
+  async subscribe(subscription: NewSubscription): Promise<SubscriptionCreated> {
+    const { body } = await this.transport.call({ route: 'subscriptions.create', params: this.params, body: subscription, ok: [201] });
+    return body as SubscriptionCreated;
+  }
+
+  /** `GET …/subscriptions`: one page of live subscriptions, in creation order, after `marker`. */
+  async listSubscriptions(options: ListSubscriptionsOptions = {}): Promise<SubscriptionPage> {
+    const { body } = await this.transport.call({ route: 'subscriptions.list', params: this.params, query: { ...options }, ok: [200] });
+    const page = body as { subscriptions: Subscription[]; links?: { href: string }[] };
+    return { subscriptions: page.subscriptions, next: page.subscriptions.length > 0 ? markerOf(page.links) : undefined };
+  }
+
+  /** `GET …/subscriptions/{id}` (with its signing secret). NotFoundError once expired or deleted. */
+  async getSubscription(id: string): Promise<Subscription> {
+    return (await this.transport.call({ route: 'subscription.get', params: { ...this.params, subscription_id: id }, ok: [200] })).body as Subscription;
+  }
+
+  /** `PATCH …/subscriptions/{id}`: a new subscriber, ttl (from now) or options (replaced whole). */
+  async updateSubscription(id: string, patch: SubscriptionPatch): Promise<void> {
+    await this.transport.call({ route: 'subscription.patch', params: { ...this.params, subscription_id: id }, body: patch, ok: [204] });
+  }
+
+  /** `DELETE …/subscriptions/{id}`: nothing more is delivered to it. Idempotent. */
+  async unsubscribe(id: string): Promise<void> {
+    await this.transport.call({ route: 'subscription.delete', params: { ...this.params, subscription_id: id }, ok: [204] });
+  }
+
+  /** `PUT …/subscriptions/{id}/confirm`: confirms (or, with false, pauses) deliveries where the deployment asks for confirmation. */
+  async confirmSubscription(id: string, confirmed = true): Promise<void> {
+    await this.transport.call({ route: 'subscription.confirm', params: { ...this.params, subscription_id: id }, body: { confirmed }, ok: [204] });
   }
 }

@@ -65,6 +65,13 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'claim.get': true,
   'claim.renew': true,
   'claim.release': true,
+  // A repeated subscribe is safe: the same subscriber, still unconfirmed, answers the same id (Zaqar).
+  'subscriptions.create': true,
+  'subscriptions.list': true,
+  'subscription.get': true,
+  'subscription.patch': true,
+  'subscription.delete': true,
+  'subscription.confirm': true,
 };
 
 /** What happened to one attempt. */

@@ -41,6 +41,20 @@ export interface Claim<T = unknown> {
 export type ClaimInfo<T = unknown> = Omit<Schemas['Claim'], 'messages'> & { readonly id: string; readonly messages: Message<T>[] };
 export type ClaimBody = Schemas['ClaimBody'];
 
+/** A subscription (push delivery to a webhook); `signing_secret` only from `getSubscription`. */
+export type Subscription = Schemas['Subscription'];
+export type NewSubscription = Schemas['NewSubscription'];
+export type SubscriptionPatch = NonNullable<operations['subscription.patch']['requestBody']>['content']['application/json'];
+/** The answer to a subscribe: the id, and the key its deliveries are signed with. */
+export type SubscriptionCreated = operations['subscriptions.create']['responses'][201]['content']['application/json'];
+export type ListSubscriptionsOptions = QueryOf<'subscriptions.list'>;
+
+export interface SubscriptionPage {
+  readonly subscriptions: Subscription[];
+  /** Marker of the next page; undefined when the page is empty. */
+  readonly next: string | undefined;
+}
+
 /**
  * What `queue.share()` asks for: `paths` (`messages`, `claims`; default messages), `methods`
  * (default GET) and `expires` (an ISO 8601 date-time, or a Date; default a day from now).

@@ -58,6 +58,32 @@ export const LIMITS = {
 
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
+
+  /** Subscriptions (Zaqar's `default_subscription_ttl`, `MIN_SUBSCRIPTION_TTL`, `max_subscriptions_per_page`). */
+  SUBSCRIPTION_TTL_MIN: 60,
+  /** Ten years: Zaqar only refuses a ttl that overflows Python's datetime; any lifetime this long is a mistake. */
+  SUBSCRIPTION_TTL_MAX: 315_360_000,
+  SUBSCRIPTION_TTL_DEFAULT: 3_600,
+  SUBSCRIPTIONS_PER_PAGE_MAX: 20,
+  SUBSCRIPTIONS_PER_PAGE_DEFAULT: 10,
+  /** Subscriber URLs, in characters. */
+  SUBSCRIBER_MAX: 2_048,
+  /** Serialized subscription options, in bytes (as queue metadata). */
+  SUBSCRIPTION_OPTIONS_MAX_BYTES: 65_536,
+
+  /**
+   * `_retry_policy` (Zaqar's consts.py defaults: 3 retries without delay, 3 at the minimum delay,
+   * the backoff from the minimum to the maximum delay in steps of LINEAR_INTERVAL, 3 at the maximum).
+   * Delays are at most 900 s (SQS's longest delay: one retry is one delayed queue message).
+   */
+  RETRY_DELAY_MIN: 1,
+  RETRY_DELAY_MAX: 900,
+  /** Zaqar's LINEAR_INTERVAL: the step of the backoff series; maximum − minimum must be at least twice it. */
+  RETRY_LINEAR_INTERVAL: 5,
+  /** Retries without delay happen back to back: a handful is all that can help. */
+  RETRIES_WITH_NO_DELAY_MAX: 10,
+  /** Retries at the minimum or the maximum delay (1,000 × 900 s ≈ 10 days of outage). */
+  DELAY_RETRIES_MAX: 1_000,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -12,6 +12,7 @@
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local (as the sweeper entry).
  * - QUEUE_METRICS_MAX, QUEUE_METRICS_QUEUES (optional): per-queue metrics (entry/env.ts); posts,
  *   claims, deletes and pops note their queue's activity unless the cap is 0.
+ * - REQUIRE_CONFIRMATION: `true` when webhook subscribers must confirm before they receive messages.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -19,7 +20,9 @@ import { systemClock } from '../core/clock.js';
 import type { QueueStore } from '../core/model.js';
 import { NO_SECRETS } from '../core/secrets.js';
 import { createApi, type ApiHandler } from '../http/app.js';
-import type { ApiConfig, Deps, Logger } from '../http/context.js';
+import type { ApiConfig, Deps, Logger, SubscriptionSettings } from '../http/context.js';
+import type { SubscriptionStore } from '../core/subscriptions.js';
+import { PUBLIC_ONLY } from '../notify/ssrf.js';
 import type { HttpEvent, HttpResponse } from '../http/request.js';
 import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod } from '../http/routes.js';
 import { parseQueueMetricsSettings } from '../core/queue-metrics.js';
@@ -45,6 +48,11 @@ export function powertoolsLogger(logger: PowertoolsLogger): Logger {
   };
 }
 
+/** Subscription settings from the environment: a deployment delivers to public addresses only. */
+export function subscriptionSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SubscriptionSettings {
+  return { requireConfirmation: env.REQUIRE_CONFIRMATION === 'true', addresses: PUBLIC_ONLY };
+}
+
 let logger: PowertoolsLogger | undefined;
 const powertools = (): PowertoolsLogger => (logger ??= new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME }));
 
@@ -58,14 +66,24 @@ function depsWithStore(): Deps {
   const client = createDocumentClient(endpoint ? { endpoint } : {});
   const queueMetrics = parseQueueMetricsSettings(process.env[QUEUE_METRICS_ENV.max], process.env[QUEUE_METRICS_ENV.allow]);
   const store = new DynamoStore({ client, tableName, clock: systemClock, queueMetrics });
-  storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: secretsManagerSecrets() };
+  storeDeps = {
+    store,
+    clock: systemClock,
+    config: configFromEnv(),
+    log: powertoolsLogger(powertools()),
+    secrets: secretsManagerSecrets(),
+    subscriptions: store.subscriptions,
+    subscriptionSettings: subscriptionSettingsFromEnv(),
+  };
   return storeDeps;
 }
 
 /** `$default` serves no route, so it never reaches storage; any call would be a wiring bug. */
-const NO_STORE = new Proxy({} as QueueStore, {
-  get: (_target, method) => () => Promise.reject(new Error(`the $default function has no storage (${String(method)})`)),
-});
+const noStorage = <T extends object>(): T =>
+  new Proxy({} as T, {
+    get: (_target, method) => () => Promise.reject(new Error(`the $default function has no storage (${String(method)})`)),
+  });
+const NO_STORE = noStorage<QueueStore>();
 
 function lambdaHandler(build: () => ApiHandler): LambdaHandler {
   let api: ApiHandler | undefined;
@@ -99,7 +117,15 @@ const STORAGE_FREE: ReadonlySet<string> = new Set(['versions', 'home', 'openapi'
  */
 export const fallback: LambdaHandler = lambdaHandler(() => {
   const served = routesOf('system').filter((r) => STORAGE_FREE.has(r.id));
-  const deps = { store: NO_STORE, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: NO_SECRETS };
+  const deps: Deps = {
+    store: NO_STORE,
+    clock: systemClock,
+    config: configFromEnv(),
+    log: powertoolsLogger(powertools()),
+    secrets: NO_SECRETS,
+    subscriptions: noStorage<SubscriptionStore>(),
+    subscriptionSettings: subscriptionSettingsFromEnv(),
+  };
   const api = createApi(deps, served);
   return async (event, context) => {
     const path = event.rawPath;

@@ -14,3 +14,5 @@ export const DEFAULT_PROJECT_CLAIM = 'project_id';
  * API functions that note queue activity: the cap (0 = off) and the optional allow-list.
  */
 export const QUEUE_METRICS_ENV = { max: 'QUEUE_METRICS_MAX', allow: 'QUEUE_METRICS_QUEUES' } as const;
+/** The message of the notifier's one report line per invocation (its counts); the stack's metric filters match it. */
+export const DELIVERY_REPORT = 'deliveries';

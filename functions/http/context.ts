@@ -2,6 +2,8 @@
 import type { Clock } from '../core/clock.js';
 import type { QueueRef, QueueStore } from '../core/model.js';
 import type { DeploymentSecrets } from '../core/secrets.js';
+import type { SubscriptionStore } from '../core/subscriptions.js';
+import type { AddressPolicy } from '../notify/ssrf.js';
 import type { HttpEvent, HttpResponse } from './request.js';
 import { pathParam } from './request.js';
 import { validateQueueName } from './validation.js';
@@ -13,6 +15,14 @@ export interface ApiConfig {
    * authorizer established (functions/auth/authenticate.ts), passed in its context.
    */
   readonly trustProjectHeader: boolean;
+}
+
+/** What the deployment decides about subscriptions (docs/subscriptions.md). */
+export interface SubscriptionSettings {
+  /** Zaqar's `require_confirmation`: a webhook receives nothing but its confirmation until confirmed. */
+  readonly requireConfirmation: boolean;
+  /** Which addresses a subscriber URL may resolve to (checked at subscribe time and at every delivery). */
+  readonly addresses: AddressPolicy;
 }
 
 export interface Logger {
@@ -27,6 +37,8 @@ export interface Deps {
   readonly log: Logger;
   /** Signing secret (share, signed URLs in trusted-header mode) and message key (encrypted queues). */
   readonly secrets: DeploymentSecrets;
+  readonly subscriptions: SubscriptionStore;
+  readonly subscriptionSettings: SubscriptionSettings;
 }
 
 export interface HandlerContext {

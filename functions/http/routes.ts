@@ -53,6 +53,13 @@ export const ROUTES = [
   { id: 'redrive.get', method: 'GET', path: `${Q}/redrive`, group: 'queues', summary: 'Progress of the queue\'s redrive (extension)' },
   { id: 'redrive.cancel', method: 'DELETE', path: `${Q}/redrive`, group: 'queues', summary: 'Cancel the queue\'s redrive (extension)' },
 
+  { id: 'subscriptions.list', method: 'GET', path: `${Q}/subscriptions`, group: 'queues', summary: 'List subscriptions' },
+  { id: 'subscriptions.create', method: 'POST', path: `${Q}/subscriptions`, group: 'queues', summary: 'Subscribe a webhook to the queue' },
+  { id: 'subscription.get', method: 'GET', path: `${Q}/subscriptions/{subscription_id}`, group: 'queues', summary: 'Get a subscription' },
+  { id: 'subscription.patch', method: 'PATCH', path: `${Q}/subscriptions/{subscription_id}`, group: 'queues', summary: 'Update a subscription' },
+  { id: 'subscription.delete', method: 'DELETE', path: `${Q}/subscriptions/{subscription_id}`, group: 'queues', summary: 'Delete a subscription' },
+  { id: 'subscription.confirm', method: 'PUT', path: `${Q}/subscriptions/{subscription_id}/confirm`, group: 'queues', summary: 'Confirm (or unsubscribe) a subscription' },
+
   { id: 'messages.post', method: 'POST', path: `${Q}/messages`, group: 'messages', summary: 'Post messages' },
   { id: 'messages.list', method: 'GET', path: `${Q}/messages`, group: 'messages', summary: 'List messages, or get by ?ids=' },
   { id: 'messages.delete', method: 'DELETE', path: `${Q}/messages`, group: 'messages', summary: 'Delete by ?ids= or pop ?pop=N' },

@@ -10,7 +10,8 @@
  */
 import { LIMITS } from '../core/limits.js';
 import type { RouteId } from './routes.js';
-import { QUEUE_NAME_RE, RESERVED_DEFAULTS, SHARE_METHODS, SHARE_PATHS } from './validation.js';
+import { QUEUE_NAME_RE, RESERVED_DEFAULTS, SHARE_METHODS, SHARE_PATHS, SUBSCRIBER_SCHEMES } from './validation.js';
+import { BACKOFF_FUNCTIONS, DEFAULT_RETRY_POLICY } from '../core/retry-policy.js';
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's dialect). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -32,6 +33,11 @@ export type ComponentName =
   | 'Claim'
   | 'ShareRequest'
   | 'SignedUrl'
+  | 'RetryPolicy'
+  | 'SubscriptionOptions'
+  | 'NewSubscription'
+  | 'Subscription'
+  | 'SubscriptionList'
   | 'Redrive'
   | 'Versions'
   | 'HomeDocument'
@@ -74,6 +80,7 @@ const RESERVED_METADATA: Record<string, JsonSchema> = {
   _max_claim_count: int(1, LIMITS.MAX_CLAIM_COUNT_MAX, { description: 'Claims after which a message moves to the dead-letter queue.' }),
   _dead_letter_queue: { ...QUEUE_NAME, description: 'Queue that receives messages claimed `_max_claim_count` times.' },
   _dead_letter_queue_messages_ttl: seconds('TTL of messages moved to the dead-letter queue', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
+  _retry_policy: { ...ref('RetryPolicy'), description: 'How deliveries to subscribers are retried (a subscription may override it).' },
   _enable_encrypt_messages: {
     type: 'boolean',
     default: false,
@@ -250,6 +257,72 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
     },
     additionalProperties: false,
   },
+  RetryPolicy: {
+    type: 'object',
+    description:
+      'Zaqar\u2019s notification retry policy: after a failed attempt, `retries_with_no_delay` retries at once, ' +
+      '`minimum_delay_retries` after `minimum_delay` s, then the backoff from `minimum_delay` to `maximum_delay` ' +
+      `(steps of ${LIMITS.RETRY_LINEAR_INTERVAL} s), then \`maximum_delay_retries\` after \`maximum_delay\` s. ` +
+      `\`maximum_delay\` − \`minimum_delay\` must be at least ${2 * LIMITS.RETRY_LINEAR_INTERVAL}.`,
+    properties: {
+      retries_with_no_delay: int(0, LIMITS.RETRIES_WITH_NO_DELAY_MAX, { default: DEFAULT_RETRY_POLICY.retries_with_no_delay }),
+      minimum_delay_retries: int(0, LIMITS.DELAY_RETRIES_MAX, { default: DEFAULT_RETRY_POLICY.minimum_delay_retries }),
+      minimum_delay: seconds('Shortest delay', LIMITS.RETRY_DELAY_MIN, LIMITS.RETRY_DELAY_MAX, DEFAULT_RETRY_POLICY.minimum_delay),
+      maximum_delay: seconds('Longest delay', LIMITS.RETRY_DELAY_MIN, LIMITS.RETRY_DELAY_MAX, DEFAULT_RETRY_POLICY.maximum_delay),
+      maximum_delay_retries: int(0, LIMITS.DELAY_RETRIES_MAX, { default: DEFAULT_RETRY_POLICY.maximum_delay_retries }),
+      retry_backoff_function: { enum: [...BACKOFF_FUNCTIONS], default: DEFAULT_RETRY_POLICY.retry_backoff_function },
+      ignore_subscription_override: { type: 'boolean', default: false, description: 'On the queue: its policy wins over the subscriptions\u2019.' },
+    },
+    additionalProperties: false,
+  },
+  SubscriptionOptions: {
+    type: 'object',
+    description: `Free-form, at most ${LIMITS.SUBSCRIPTION_OPTIONS_MAX_BYTES} bytes serialized; delivery reads these keys.`,
+    properties: {
+      _retry_policy: ref('RetryPolicy'),
+      post_data: { type: 'string', description: 'Request body template: `"$zaqar_message$"` is replaced by the notification.' },
+      post_headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra request headers.' },
+    },
+  },
+  NewSubscription: {
+    type: 'object',
+    required: ['subscriber'],
+    properties: {
+      subscriber: {
+        type: 'string',
+        maxLength: LIMITS.SUBSCRIBER_MAX,
+        pattern: `^(${SUBSCRIBER_SCHEMES.join('|')})://`,
+        description: 'Webhook URL; it must resolve to addresses this deployment may reach (public ones when deployed).',
+      },
+      ttl: seconds('Lifetime of the subscription', LIMITS.SUBSCRIPTION_TTL_MIN, LIMITS.SUBSCRIPTION_TTL_MAX, LIMITS.SUBSCRIPTION_TTL_DEFAULT),
+      options: ref('SubscriptionOptions'),
+    },
+    additionalProperties: false,
+  },
+  Subscription: {
+    type: 'object',
+    required: ['id', 'source', 'subscriber', 'ttl', 'age', 'options', 'confirmed'],
+    properties: {
+      id: { type: 'string' },
+      source: { ...QUEUE_NAME, description: 'The queue.' },
+      subscriber: { type: 'string' },
+      ttl: seconds('Lifetime, as last set', LIMITS.SUBSCRIPTION_TTL_MIN, LIMITS.SUBSCRIPTION_TTL_MAX),
+      age: { ...nonNegative, description: 'Seconds since the ttl was last set.' },
+      options: ref('SubscriptionOptions'),
+      confirmed: { type: 'boolean' },
+      signing_secret: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'Only on GET of one subscription: the key its deliveries are signed with.' },
+    },
+    additionalProperties: false,
+  },
+  SubscriptionList: {
+    type: 'object',
+    required: ['subscriptions', 'links'],
+    properties: {
+      subscriptions: { type: 'array', maxItems: LIMITS.SUBSCRIPTIONS_PER_PAGE_MAX, items: ref('Subscription') },
+      links: { type: 'array', maxItems: 1, items: ref('Link'), description: 'Empty on an empty page.' },
+    },
+    additionalProperties: false,
+  },
   Redrive: {
     type: 'object',
     description: 'A redrive (request: `destination` and `max_messages_per_second` only; answer: every field).',
@@ -348,6 +421,7 @@ export const PATH_PARAMETERS: Record<string, ParameterSpec> = {
   },
   message_id: { name: 'message_id', in: 'path', required: true, description: 'Message id.', schema: { type: 'string', minLength: 1 } },
   claim_id: { name: 'claim_id', in: 'path', required: true, description: 'Claim id.', schema: { type: 'string', minLength: 1 } },
+  subscription_id: { name: 'subscription_id', in: 'path', required: true, description: 'Subscription id.', schema: { type: 'string', minLength: 1 } },
 };
 
 /** Sent on every request except to anonymous routes (`anonymous: true` in ROUTES). */
@@ -597,6 +671,76 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
     },
   },
 
+  'subscriptions.list': {
+    description: 'Live subscriptions in creation order; `links[0].href` continues after the last one of the page.',
+    query: [
+      { name: 'marker', in: 'query', description: 'List subscriptions strictly after this id.', schema: { type: 'string' } },
+      limitParam(LIMITS.SUBSCRIPTIONS_PER_PAGE_MAX, LIMITS.SUBSCRIPTIONS_PER_PAGE_DEFAULT, 'subscriptions per page'),
+    ],
+    responses: { 200: { description: 'A page of subscriptions.', schema: ref('SubscriptionList') }, 400: invalid('limit') },
+  },
+  'subscriptions.create': {
+    description:
+      'Every message posted to the queue from now on is POSTed to the subscriber (off the request path, retried per ' +
+      '`_retry_policy`, at least once). Creates the queue if missing. With confirmation required, the subscriber first ' +
+      'receives a `SubscriptionConfirmation` and nothing else until confirmed.',
+    requestBody: { description: 'The subscription.', required: true, schema: ref('NewSubscription') },
+    responses: {
+      201: {
+        description: 'Created (or the same subscriber, unconfirmed, already subscribed: its id, as Zaqar answers).',
+        schema: {
+          type: 'object',
+          required: ['subscription_id', 'signing_secret'],
+          properties: {
+            subscription_id: { type: 'string' },
+            signing_secret: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The key deliveries are signed with (`X-Cloud-Queues-Signature`).' },
+          },
+          additionalProperties: false,
+        },
+        headers: location('The subscriptions of the queue.'),
+      },
+      400: invalid('subscriber (scheme, URL, unreachable address), ttl or options'),
+      409: errorResponse('The subscriber is already subscribed to this queue, and confirmed.'),
+      413: tooLarge,
+    },
+  },
+  'subscription.get': {
+    responses: { 200: { description: 'The subscription, with its signing secret.', schema: ref('Subscription') }, 404: notFound('The subscription') },
+  },
+  'subscription.patch': {
+    requestBody: {
+      description: 'Any of `subscriber`, `ttl` (counted from now) and `options` (replaced whole).',
+      required: true,
+      schema: {
+        type: 'object',
+        minProperties: 1,
+        properties: { subscriber: { type: 'string' }, ttl: { type: 'integer' }, options: ref('SubscriptionOptions') },
+        additionalProperties: false,
+      },
+    },
+    responses: {
+      204: { description: 'Updated.', headers: location('The subscription.') },
+      400: invalid('body'),
+      404: notFound('The subscription'),
+      409: errorResponse('Another subscription of the queue has this subscriber.'),
+      413: tooLarge,
+    },
+  },
+  'subscription.delete': {
+    description: 'Idempotent.',
+    responses: { 204: noContent('Deleted (or never existed).') },
+  },
+  'subscription.confirm': {
+    description:
+      'Confirms (`true`) or stops (`false`) deliveries where confirmation is required; the confirmation notification ' +
+      'carries a signed URL for exactly this request.',
+    requestBody: {
+      description: '`{"confirmed": true}` or `{"confirmed": false}`.',
+      required: true,
+      schema: { type: 'object', required: ['confirmed'], properties: { confirmed: { type: 'boolean' } } },
+    },
+    responses: { 204: { description: 'Recorded.', headers: location('This confirm resource.') }, 400: invalid('confirmed'), 404: notFound('The subscription') },
+  },
   'redrive.start': {
     description:
       "An extension (SQS's redrive; Zaqar has none): moves this dead-letter queue's messages — those in it when the redrive starts — " +

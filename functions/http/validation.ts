@@ -6,6 +6,9 @@ import { ApiError, badRequest, INVALID_REQUEST, invalidQueueName } from '../core
 import { LIMITS } from '../core/limits.js';
 import type { NewMessage, QueueMetadata, RedriveOptions } from '../core/model.js';
 import { parseExpires } from '../auth/signed-url.js';
+import { validateRetryPolicy } from '../core/retry-policy.js';
+import type { NewSubscription, SubscriptionOptions, SubscriptionPatch } from '../core/subscriptions.js';
+import { RESERVED_HEADERS } from '../notify/webhook.js';
 import { INVALID_BODY_TITLE } from './request.js';
 
 export const INVALID_BODY = INVALID_BODY_TITLE;
@@ -245,6 +248,7 @@ export function validateMetadata(meta: QueueMetadata, title: string = INVALID_RE
   if ('_enable_encrypt_messages' in meta && typeof meta._enable_encrypt_messages !== 'boolean') {
     fail('_enable_encrypt_messages must be a boolean.');
   }
+  validateRetryPolicy(meta._retry_policy, fail);
   if ('_dead_letter_queue' in meta) {
     const v = meta._dead_letter_queue;
     if (typeof v !== 'string' || v.length === 0 || v.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(v)) {
@@ -345,6 +349,112 @@ export function parsePurge(text: string | undefined): Set<string> {
     throw badRequest("Resource types must be a sub set of {'messages', 'subscriptions'}.");
   }
   return new Set(types as string[]);
+}
+
+// ------------------------------------------------------------------ subscriptions
+
+/** Subscriber schemes this service delivers to. */
+export const SUBSCRIBER_SCHEMES = ['http', 'https'] as const;
+const SUBSCRIPTION_KEYS = ['subscriber', 'ttl', 'options'];
+/** RFC 9110 field names, and values without control characters (CR/LF would split the request). */
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what we refuse
+const HEADER_VALUE_RE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+
+/**
+ * A subscriber URL this service can deliver to: `http(s)://` with a host. Zaqar also lists
+ * `mailto` (sent through a local sendmail or SMTP server) and `trust+http(s)` (Keystone trusts):
+ * neither can be delivered here, so both are refused rather than accepted and never sent.
+ */
+export function validateSubscriber(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw badRequest('The subscriber must be a URL string.');
+  if (value.length > LIMITS.SUBSCRIBER_MAX) throw badRequest(`The subscriber may not be longer than ${LIMITS.SUBSCRIBER_MAX} characters.`);
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
+  if (scheme === 'mailto') {
+    throw badRequest(
+      'mailto subscribers are not supported: this deployment has no email sender, and a subscription that can never be ' +
+        `delivered is refused. Subscribe an ${SUBSCRIBER_SCHEMES.join(' or ')} webhook instead.`,
+    );
+  }
+  if (scheme === undefined || !(SUBSCRIBER_SCHEMES as readonly string[]).includes(scheme)) {
+    throw badRequest(`The subscriber type of subscription must be supported in the list [${SUBSCRIBER_SCHEMES.map((t) => `'${t}'`).join(', ')}].`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw badRequest('The subscriber is not a valid URL.');
+  }
+  if (url.hostname === '') throw badRequest('The subscriber URL has no host.');
+  return value;
+}
+
+function subscriptionTtl(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest('TTL must be an integer.');
+  if (value < LIMITS.SUBSCRIPTION_TTL_MIN) throw badRequest(`The TTL for a subscription must be at least ${LIMITS.SUBSCRIPTION_TTL_MIN} seconds long.`);
+  if (value > LIMITS.SUBSCRIPTION_TTL_MAX) throw badRequest(`The TTL for a subscription may not exceed ${LIMITS.SUBSCRIPTION_TTL_MAX} seconds.`);
+  return value;
+}
+
+/**
+ * Options are free-form (Zaqar stores them as given), except what delivery reads: `_retry_policy`
+ * (as the queue's), `post_data` (a string template) and `post_headers` (string header values).
+ */
+function subscriptionOptions(value: unknown): SubscriptionOptions {
+  if (!isObject(value)) throw badRequest('Options must be a dict.');
+  const fail = (d: string): never => {
+    throw badRequest(d);
+  };
+  validateRetryPolicy(value._retry_policy, fail);
+  if ('post_data' in value && typeof value.post_data !== 'string') fail('post_data must be a string (a template where "$zaqar_message$" stands for the message).');
+  if ('post_headers' in value) {
+    const headers = value.post_headers;
+    if (!isObject(headers)) fail('post_headers must be a dict of header names to string values.');
+    for (const [name, v] of Object.entries(headers as Record<string, unknown>)) {
+      if (!HEADER_NAME_RE.test(name) || typeof v !== 'string' || !HEADER_VALUE_RE.test(v)) fail(`post_headers: invalid header ${JSON.stringify(name)}.`);
+      if (RESERVED_HEADERS.includes(name.toLowerCase())) fail(`post_headers may not set ${name}.`);
+    }
+  }
+  if (byteLength(JSON.stringify(value)) > LIMITS.SUBSCRIPTION_OPTIONS_MAX_BYTES) fail(`Options are too large. Max size: ${LIMITS.SUBSCRIPTION_OPTIONS_MAX_BYTES}`);
+  return value;
+}
+
+function subscriptionDocument(text: string | undefined): Record<string, unknown> {
+  const doc = text === undefined || text.trim() === '' ? {} : parseJson(text);
+  if (!isObject(doc)) throw badRequest('Subscriptions must be a dict.');
+  const unknown = Object.keys(doc).filter((k) => !SUBSCRIPTION_KEYS.includes(k));
+  if (unknown.length > 0) throw badRequest(`Unknown keys: ${unknown.join(', ')}`);
+  return doc;
+}
+
+/** `POST …/subscriptions` body: `{subscriber, ttl?, options?}` (Zaqar's subscription_posting). */
+export function parseSubscriptionCreate(text: string | undefined): NewSubscription {
+  const doc = subscriptionDocument(text);
+  if (!('subscriber' in doc)) throw badRequest('Missing parameter subscriber in body.');
+  return {
+    subscriber: validateSubscriber(doc.subscriber),
+    ttl: doc.ttl === undefined ? LIMITS.SUBSCRIPTION_TTL_DEFAULT : subscriptionTtl(doc.ttl),
+    options: doc.options === undefined ? {} : subscriptionOptions(doc.options),
+  };
+}
+
+/** `PATCH …/subscriptions/{id}` body: any of `subscriber`, `ttl`, `options` (Zaqar's subscription_patching). */
+export function parseSubscriptionPatch(text: string | undefined): SubscriptionPatch {
+  const doc = subscriptionDocument(text);
+  if (Object.keys(doc).length === 0) throw badRequest('No subscription to create.');
+  return {
+    ...(doc.subscriber !== undefined ? { subscriber: validateSubscriber(doc.subscriber) } : {}),
+    ...(doc.ttl !== undefined ? { ttl: subscriptionTtl(doc.ttl) } : {}),
+    ...(doc.options !== undefined ? { options: subscriptionOptions(doc.options) } : {}),
+  };
+}
+
+/** `PUT …/confirm` body: `{confirmed: true|false}`. */
+export function parseConfirm(text: string | undefined): boolean {
+  const doc = text === undefined || text.trim() === '' ? {} : parseJson(text);
+  const confirmed = isObject(doc) ? doc.confirmed : undefined;
+  if (typeof confirmed !== 'boolean') throw badRequest("The 'confirmed' should be boolean.");
+  return confirmed;
 }
 
 // ------------------------------------------------------------------ share (pre-signed URLs)

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  UpdateTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   ResourceNotFoundException,
@@ -141,7 +142,13 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Dy
 export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
   const client = localClient(endpoint);
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // A table kept on disk from before push delivery has no stream: turn it on, or subscriptions
+    // would be accepted and never delivered.
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }));
+    }
+    client.destroy();
     return false;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;

@@ -24,6 +24,11 @@ import { behindAuthorizer } from './authorizer.js';
 import { addCommitBarrier } from './durable-writes.js';
 import { fileSecrets, memorySecrets } from './secrets.js';
 import { createLocalServer } from './server.js';
+import { Notifier, DEFAULT_CACHE_TTL_MS, DEFAULT_TIMEOUT_MS } from '../notify/notifier.js';
+import { LOCAL_DEFAULT, PUBLIC_ONLY, type AddressPolicy } from '../notify/ssrf.js';
+import type { SubscriptionSettings } from '../http/context.js';
+import { TimerRetryQueue } from './retry-queue.js';
+import { startStreamPoller, type StreamPoller } from './stream-poller.js';
 
 export const DEFAULT_TABLE = 'cloud-queues';
 /**
@@ -87,6 +92,26 @@ export interface LocalStackOptions {
    * @default - off: no activity marks (local mode runs no metrics step)
    */
   readonly queueMetrics?: QueueMetricsSettings;
+  /** Push delivery to subscribers (docs/subscriptions.md). @default - on, with the defaults below */
+  readonly notifications?: LocalNotificationOptions;
+}
+
+export interface LocalNotificationOptions {
+  /**
+   * Read the table's stream and deliver. Off, subscriptions can still be managed but nothing is
+   * delivered by this server (another one sharing the database may). @default true
+   */
+  readonly deliver?: boolean;
+  /** Zaqar's `require_confirmation`. @default false */
+  readonly requireConfirmation?: boolean;
+  /** Where subscribers may be. @default LOCAL_DEFAULT (public and loopback addresses) */
+  readonly addresses?: AddressPolicy;
+  /** One delivery attempt's limit. @default DEFAULT_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** How long the notifier reuses a queue's subscriptions. @default DEFAULT_CACHE_TTL_MS */
+  readonly cacheTtlMs?: number;
+  /** Test hook: milliseconds the retry queue waits per second of a retry delay. @default 1000 */
+  readonly retryMsPerSecond?: number;
 }
 
 export interface LocalStack {
@@ -103,6 +128,8 @@ export interface LocalStack {
   readonly secrets: DeploymentSecrets;
   readonly server: Server;
   readonly dynamo?: DynamoDbLocal;
+  /** The notifier and its retry queue, when this server delivers. */
+  readonly notifier?: { readonly notifier: Notifier; readonly retryQueue: TimerRetryQueue };
   stop(): Promise<void>;
 }
 
@@ -150,13 +177,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return client;
     };
     const secrets = options.secrets ?? (options.dataDir ? fileSecrets(options.dataDir) : memorySecrets());
+    const notify = options.notifications ?? {};
+    // NOTE: on a real table the deployed notifier delivers, and it reaches public addresses only:
+    // a subscriber this server accepted must be one it can reach.
+    const subscriptionSettings: SubscriptionSettings = {
+      requireConfirmation: notify.requireConfirmation ?? false,
+      addresses: awsRegion ? PUBLIC_ONLY : (notify.addresses ?? LOCAL_DEFAULT),
+    };
+    const log = options.logger ?? consoleLogger;
     const newApi = (store: DynamoStore) =>
       createApi({
         store,
         clock,
         config: { trustProjectHeader: !options.authorizer, ...options.config },
-        log: options.logger ?? consoleLogger,
+        log,
         secrets,
+        subscriptions: store.subscriptions,
+        subscriptionSettings,
       });
     const client = newClient();
     const queueMetrics = options.queueMetrics ? { queueMetrics: options.queueMetrics } : {};
@@ -185,7 +222,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sweepTimer = options.sweepIntervalMs
       ? startSweepTimer(new Sweeper({ client, tableName, clock }), options.sweepIntervalMs, options.logger ?? consoleLogger)
       : undefined;
+    // The notifier Lambda's code, fed by DynamoDB Local's stream (never on a real table: there the deployed one reads it).
+    let notifier: LocalStack['notifier'];
+    let poller: StreamPoller | undefined;
+    if (!awsRegion && notify.deliver !== false) {
+      const retryQueue = new TimerRetryQueue({ log, ...(notify.retryMsPerSecond !== undefined ? { msPerSecond: notify.retryMsPerSecond } : {}) });
+      const own = newClient();
+      const notifyStore = new DynamoStore({ client: own, tableName, clock });
+      const instance = new Notifier({
+        subscriptions: notifyStore.subscriptions,
+        queueMetadata: (ref) => notifyStore.getQueueMetadata(ref),
+        secrets,
+        clock,
+        retryQueue,
+        log,
+        settings: {
+          ...subscriptionSettings,
+          timeoutMs: notify.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          cacheTtlMs: notify.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
+          publicUrl: `http://${host}:${port}/`,
+        },
+      });
+      retryQueue.consume((job) => instance.runJob(job));
+      poller = startStreamPoller({ endpoint: dynamoEndpoint, tableName, client: own, handle: (records) => instance.handleChanges(records), log });
+      notifier = { notifier: instance, retryQueue };
+    }
     const stop = async () => {
+      await poller?.stop();
+      await notifier?.retryQueue.stop();
       await sweepTimer?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -202,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secrets,
       server,
       ...(dynamo ? { dynamo } : {}),
+      ...(notifier ? { notifier } : {}),
       stop,
     };
   } catch (err) {

@@ -47,6 +47,12 @@ const CALLS: { readonly [K in RouteId]: Call } = {
   'claim.get': (c) => c.queue('q').getClaim('c'),
   'claim.renew': (c) => c.queue('q').renewClaim('c', { ttl: 60 }),
   'claim.release': (c) => c.queue('q').releaseClaim('c'),
+  'subscriptions.create': (c) => c.queue('q').subscribe({ subscriber: 'https://example.com/hook' }),
+  'subscriptions.list': (c) => c.queue('q').listSubscriptions(),
+  'subscription.get': (c) => c.queue('q').getSubscription('s'),
+  'subscription.patch': (c) => c.queue('q').updateSubscription('s', { ttl: 60 }),
+  'subscription.delete': (c) => c.queue('q').unsubscribe('s'),
+  'subscription.confirm': (c) => c.queue('q').confirmSubscription('s'),
 };
 
 /** The server route a request reaches, as the server's own router would match it. */
@@ -55,8 +61,16 @@ function routeOf(method: string, url: URL): string | undefined {
 }
 
 /** Answers with the route's documented success status and a body every client method can read. */
-const SUCCESS: Record<string, number> = { versions: 300, 'queue.create': 201, 'messages.post': 201, 'claims.create': 201, 'messages.delete': 204, 'redrive.start': 201 };
-const NO_CONTENT = /^(ping|queue\.(delete|purge)|message\.delete|claim\.(renew|release)|redrive\.cancel)/;
+const SUCCESS: Record<string, number> = {
+  versions: 300,
+  'queue.create': 201,
+  'messages.post': 201,
+  'claims.create': 201,
+  'messages.delete': 204,
+  'redrive.start': 201,
+  'subscriptions.create': 201,
+};
+const NO_CONTENT = /^(ping|queue\.(delete|purge)|message\.delete|claim\.(renew|release)|redrive\.cancel|subscription\.(patch|delete|confirm))/;
 
 describe('generated client sources', () => {
   it('are what client/scripts/generate.ts writes from the current route table (run `npm run openapi`)', async () => {
@@ -82,7 +96,7 @@ describe('route coverage', () => {
     const { fetch, requests } = recordingFetch(() => {
       const status = SUCCESS[id] ?? (NO_CONTENT.test(id) ? 204 : 200);
       if (status === 204) return new Response(null, { status });
-      return jsonResponse(status, { queues: [], links: [], messages: [], resources: [] }, { location: '/v2/queues/q/claims/c' });
+      return jsonResponse(status, { queues: [], links: [], messages: [], resources: [], subscriptions: [] }, { location: '/v2/queues/q/claims/c' });
     });
     const client = new QueuesClient({ url: 'http://service.invalid', fetch, retry: false });
     const call = CALLS[id];

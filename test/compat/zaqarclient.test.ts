@@ -16,6 +16,8 @@ const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./zaqarclient_workflow.py', import.meta.url));
 /** Signed URLs (`signed-url` backend) and pre-issued tokens (`keystone` backend, X-Auth-Token). */
 const AUTH_SCRIPT = fileURLToPath(new URL('./zaqarclient_auth.py', import.meta.url));
+/** Subscriptions through the client, deliveries to a receiver the script runs on loopback. */
+const SUBSCRIPTIONS_SCRIPT = fileURLToPath(new URL('./zaqarclient_subscriptions.py', import.meta.url));
 /** The workflow makes ~120 requests; generous, since CI machines are slow and shared. */
 const WORKFLOW_TIMEOUT_MS = 120_000;
 
@@ -42,9 +44,12 @@ describe.skipIf(!clientAvailable)(clientAvailable ? SUITE : `${SUITE} (skipped: 
   /** The same service behind the Lambda authorizer (as deployed), and the OpenID issuer it trusts. */
   let deployed: TestStack | undefined;
   let issuer: TestIssuer | undefined;
+  /** Delivers with no subscription cache, so a deleted subscription receives nothing from the next post on. */
+  let delivering: TestStack | undefined;
 
   beforeAll(async () => {
     stack = await startTestStack();
+    delivering = await startTestStack(undefined, { notifications: { cacheTtlMs: 0 } });
     issuer = await startIssuer();
     const secrets = memorySecrets();
     const authorizer = createAuthorizer({
@@ -58,11 +63,16 @@ describe.skipIf(!clientAvailable)(clientAvailable ? SUITE : `${SUITE} (skipped: 
   afterAll(async () => {
     await stack?.stop();
     await deployed?.stop();
+    await delivering?.stop();
     await issuer?.stop();
   });
 
   it('drives the full workflow through the official client', async () => {
     await expectAllPassed(await runPython(SCRIPT, [stack?.url ?? '']));
+  }, WORKFLOW_TIMEOUT_MS + 30_000);
+
+  it('subscriptions: create, list, update and delete through the client; deliveries arrive signed', async () => {
+    await expectAllPassed(await runPython(SUBSCRIPTIONS_SCRIPT, [delivering?.url ?? '']));
   }, WORKFLOW_TIMEOUT_MS + 30_000);
 
   it('signed URLs: a signed-url client reads and claims one queue, every tampering is ResourceNotFound', async () => {

@@ -459,11 +459,16 @@ def main():
                  [x.name for x in producer.queues()[0]], [])
 
 
-if __name__ == '__main__':
+def run(workflow):
+    """Runs a workflow, prints the summary line and exits 1 if any check failed."""
     try:
-        main()
+        workflow()
     except Exception as exc:  # noqa: BLE001
         traceback.print_exc()
         check('workflow aborted: %s: %s' % (type(exc).__name__, exc), False)
     print('%d passed, %d failed' % (RESULTS['passed'], RESULTS['failed']))
     sys.exit(1 if RESULTS['failed'] else 0)
+
+
+if __name__ == '__main__':
+    run(main)

@@ -14,6 +14,7 @@ import { createApi, type ApiHandler } from '../../functions/http/app.js';
 import { FUNCTION_GROUPS, pathPattern, ROUTES, routesOf, type FunctionGroup, type Route } from '../../functions/http/routes.js';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
 import { memorySecrets } from '../../functions/local/secrets.js';
+import { LOCAL_DEFAULT } from '../../functions/notify/ssrf.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { Sweeper } from '../../functions/sweeper/sweeper.js';
@@ -22,6 +23,11 @@ import { DEFAULT_QUEUE_METRICS_MAX } from '../../functions/core/queue-metrics.js
 import type { DeploymentSecrets } from '../../functions/core/secrets.js';
 import { ACCESS, secretsOf, type DynamoAction, type SecretName } from '../../lib/access.js';
 import { event } from './support.js';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { Notifier, emptyDeliveryCounts } from '../../functions/notify/notifier.js';
+import { ATTR, confirmationRequestKey } from '../../functions/store/dynamo/schema.js';
+import { decodeChange } from '../../functions/store/dynamo/changes.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
 
 /** Granted but only reachable on failure paths the workflow below does not provoke (none: every grant is used). */
 const FAILURE_PATH_ONLY: Partial<Record<FunctionGroup, DynamoAction[]>> = {};
@@ -74,10 +80,14 @@ function recordingApi(group: FunctionGroup, tableName: string, trustProjectHeade
     signingSecret: () => (into.add('signing'), sharedSecrets.signingSecret()),
     messageSecret: () => (into.add('message'), sharedSecrets.messageSecret()),
   };
-  return createApi({ store, clock: systemClock, config: { trustProjectHeader }, log: quiet, secrets }, routesOf(group));
+  const subscriptionSettings = { requireConfirmation: false, addresses: LOCAL_DEFAULT };
+  return createApi({ store, clock: systemClock, config: { trustProjectHeader }, log: quiet, secrets, subscriptions: store.subscriptions, subscriptionSettings }, routesOf(group));
 }
 
 const project = `p-${randomUUID()}`;
+const subscribedQueue = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+let subscriptionId = '';
+let receiver: Receiver | undefined;
 
 /** Sends the request to the function API Gateway would: the group of the matching route. */
 async function call(method: string, path: string, body?: unknown, query?: Record<string, string>, headers: Record<string, string> = {}) {
@@ -161,6 +171,18 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     expect((sealedClaim.body?.messages as { body: unknown }[])[0]?.body).toEqual({ secret: 1 });
     await call('DELETE', `${qe}/messages`, undefined, { pop: '1' });
     await call('DELETE', qe);
+    // Subscriptions, on an encrypted queue kept for the notifier below.
+    receiver = await startReceiver();
+    await call('PUT', subscribedQueue, { _enable_encrypt_messages: true });
+    const sub = await call('POST', `${subscribedQueue}/subscriptions`, { subscriber: receiver.url, ttl: 3600, options: {} });
+    subscriptionId = String(sub.body?.subscription_id);
+    await call('GET', `${subscribedQueue}/subscriptions`);
+    await call('GET', `${subscribedQueue}/subscriptions/${subscriptionId}`);
+    await call('PATCH', `${subscribedQueue}/subscriptions/${subscriptionId}`, { ttl: 7200 });
+    await call('PUT', `${subscribedQueue}/subscriptions/${subscriptionId}/confirm`, { confirmed: true });
+    const other = await call('POST', `${subscribedQueue}/subscriptions`, { subscriber: `${receiver.url}/other` });
+    await call('DELETE', `${subscribedQueue}/subscriptions/${String(other.body?.subscription_id)}`);
+    await call('POST', `${subscribedQueue}/messages`, { messages: [{ body: { pushed: true } }] });
     // Dead letters: a message claimed past its queue's limit moves; redrive moves it back.
     const qs = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
     const dlq = `q-${randomUUID().slice(0, 8)}`;
@@ -199,6 +221,47 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     expect(table).not.toContain('Scan');
     expect([...table].filter((a) => !ACCESS.sweeper.table.includes(a as DynamoAction))).toEqual([]);
     expect([...indexes].filter((a) => !ACCESS.sweeper.indexes.includes(a as DynamoAction))).toEqual([]);
+  });
+
+  it('the notifier sends only the actions its role grants (all of them) and reads the secrets it is granted', async () => {
+    const notifierUsed: Used = { table: new Set(), indexes: new Set() };
+    const client = recordingClient(notifierUsed);
+    const store = new DynamoStore({ client, tableName, clock: systemClock });
+    const read = new Set<SecretName>();
+    const notifier = new Notifier({
+      subscriptions: store.subscriptions,
+      queueMetadata: (ref) => store.getQueueMetadata(ref),
+      secrets: { signingSecret: () => (read.add('signing'), sharedSecrets.signingSecret()), messageSecret: () => (read.add('message'), sharedSecrets.messageSecret()) },
+      clock: systemClock,
+      retryQueue: { enqueue: () => Promise.resolve() },
+      log: { info: () => undefined, error: () => undefined },
+      settings: { requireConfirmation: false, addresses: LOCAL_DEFAULT, timeoutMs: 30_000, cacheTtlMs: 0 },
+    });
+    // What the stream shows: the posted message's item as stored, and a confirmation request.
+    const items = (await createDocumentClient({ endpoint: inject('dynamoEndpoint') }).send(new ScanCommand({ TableName: tableName }))).Items ?? [];
+    const ref = { project, queue: subscribedQueue.split('/').pop() as string };
+    const message = items.find((item) => {
+      const change = decodeChange('INSERT', item);
+      return change?.kind === 'message' && change.ref.queue === ref.queue;
+    });
+    expect(message, 'the posted message item').toBeDefined();
+    const confirmation = { ...confirmationRequestKey(ref, subscriptionId, 't'), [ATTR.subscriptionId]: subscriptionId, [ATTR.confirmation]: 'SubscriptionConfirmation' };
+    const counts = emptyDeliveryCounts();
+    const failed = await notifier.handleChanges(
+      [
+        { id: '1', eventName: 'INSERT', ...(message ? { newImage: message } : {}) },
+        { id: '2', eventName: 'INSERT', newImage: confirmation },
+      ],
+      counts,
+    );
+    expect(failed).toEqual([]);
+    expect(receiver?.received.map((r) => r.json?.Message_Type)).toEqual(expect.arrayContaining(['Notification', 'SubscriptionConfirmation']));
+    expect(counts).toMatchObject({ delivered: 2, attemptsFailed: 0 });
+    expect(receiver?.received.find((r) => r.headers['x-cloud-queues-message-id'])?.json.body).toEqual({ pushed: true });
+    await receiver?.close();
+    expect([...notifierUsed.table].sort()).toEqual([...ACCESS.notifier.table].sort());
+    expect([...notifierUsed.indexes]).toEqual([]);
+    expect([...read].sort()).toEqual([...secretsOf('notifier', false)].sort());
   });
 
   it.each(FUNCTION_GROUPS.map((g) => [g]))('%s reads exactly the secrets it is granted (trusted-header mode)', (group) => {

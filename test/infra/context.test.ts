@@ -33,6 +33,11 @@ describe('settingsFromContext', () => {
     expect(authMissing).toBe(!trusted);
   });
 
+  it('requireConfirmation=true asks webhooks to confirm; absent, they need not', () => {
+    expect(from({ requireConfirmation: 'true' }).props.requireConfirmation).toBe(true);
+    expect(from({}).props.requireConfirmation).toBeUndefined();
+  });
+
   it('maps schedule, throttling, CORS, alarm topic and a throwaway table', () => {
     const { props } = from({
       sweepIntervalMinutes: '5',

@@ -223,7 +223,7 @@ describe('table', () => {
 describe('functions', () => {
   it('are arm64 on nodejs22.x with the table name, source maps and log groups', () => {
     const fns = Object.values(resources(jwt, 'AWS::Lambda::Function'));
-    expect(fns).toHaveLength(FUNCTION_GROUPS.length + 3); // + fallback + sweeper + authorizer
+    expect(fns).toHaveLength(FUNCTION_GROUPS.length + 5); // + fallback + sweeper + authorizer + notifier stream and retry
     for (const fn of fns) {
       // The authorizer never touches the table: it gets no table name.
       const table = fn.Properties.Handler === 'index.authorize' ? {} : { TABLE_NAME: { Ref: logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}) } };
@@ -311,6 +311,98 @@ describe('sweeper', () => {
     templateOf({ ...JWT_PROPS, sweepSchedule: Schedule.rate(Duration.minutes(5)) }).hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
     });
+  });
+});
+
+describe('notifier (push delivery)', () => {
+  const queueId = (match: Record<string, unknown>) => logicalIdOf(jwt, 'AWS::SQS::Queue', match);
+  const retryQueue = queueId({ VisibilityTimeout: 360 });
+  const streamFn = functionId(jwt, 'stream');
+  const streamMapping = Object.values(resources(jwt, 'AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m.Properties.FunctionName).includes(streamFn));
+  // The on-failure queue: not the retry queue's dead-letter queue.
+  const streamFailures = Object.keys(resources(jwt, 'AWS::SQS::Queue')).find(
+    (id) => id !== retryQueue && !JSON.stringify(resources(jwt, 'AWS::SQS::Queue')[retryQueue]?.Properties.RedrivePolicy).includes(id),
+  );
+  const retryFn = functionId(jwt, 'retry');
+  const statementsOf = (fnId: string) => {
+    const role = (resources(jwt, 'AWS::Lambda::Function')[fnId]?.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    return Object.values(resources(jwt, 'AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+  };
+  const actionsOn = (fnId: string, prefix: string) =>
+    statementsOf(fnId).flatMap((st) => [st.Action].flat().filter((a) => a.startsWith(prefix)).map((a) => ({ action: a, resource: st.Resource })));
+
+  it('the table streams new images', () => {
+    jwt.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: TABLE.streamViewType } });
+  });
+
+  it('reads the stream in batches, reporting partial failures, bisecting, with an on-failure queue, filtered to what it delivers', () => {
+    const mapping = streamMapping;
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(jwt, 'AWS::DynamoDB::Table', {}), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [streamFailures, 'Arn'] } } },
+    });
+    const patterns = (mapping?.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual([
+      { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'M#' }] } }, NewImage: { tb: [{ exists: false }] } } },
+      { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'S#' }] }, sk: { S: [{ prefix: 'K#' }] } } } },
+    ]);
+  });
+
+  it('retries through an encrypted SQS queue with a dead-letter queue, consumed with partial failures', () => {
+    jwt.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 360,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+    for (const queue of Object.values(resources(jwt, 'AWS::SQS::Queue'))) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(Object.values(resources(jwt, 'AWS::SQS::QueuePolicy')).map((p) => JSON.stringify(p.Properties)).filter((p) => p.includes('aws:SecureTransport'))).toHaveLength(3);
+    const mapping = Object.values(resources(jwt, 'AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m.Properties.FunctionName).includes(retryFn));
+    expect(mapping?.Properties).toMatchObject({ EventSourceArn: { 'Fn::GetAtt': [retryQueue, 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const fn = resources(jwt, 'AWS::Lambda::Function')[retryFn];
+    expect(JSON.stringify(fn?.Properties.Environment)).toContain(retryQueue);
+  });
+
+  it('least privilege: reads subscriptions and metadata only, the stream only by its ARN, sends only to its queues', () => {
+    for (const fnId of [streamFn, retryFn]) {
+      const table = actionsOn(fnId, 'dynamodb:').filter((g) => JSON.stringify(g.resource) === JSON.stringify(tableArn));
+      expect(table.map((g) => g.action).sort()).toEqual(iamActions(ACCESS.notifier.table));
+      const secrets = actionsOn(fnId, 'secretsmanager:');
+      expect(secrets).toHaveLength(secretsOf('notifier', false).length);
+      for (const { action } of actionsOn(fnId, 'sqs:')) expect(action).not.toMatch(/Purge|Delete.*Queue|SetQueue/);
+    }
+    const stream = actionsOn(streamFn, 'dynamodb:').filter((g) => JSON.stringify(g.resource).includes('StreamArn'));
+    expect(stream.map((g) => g.action).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']);
+    expect(actionsOn(retryFn, 'dynamodb:').some((g) => JSON.stringify(g.resource).includes('StreamArn'))).toBe(false);
+    // Only the retry function consumes the retry queue; the stream function only sends to it (and to its on-failure queue).
+    expect(actionsOn(streamFn, 'sqs:ReceiveMessage')).toEqual([]);
+    expect(actionsOn(retryFn, 'sqs:ReceiveMessage').map((g) => g.resource)).toEqual([{ 'Fn::GetAtt': [retryQueue, 'Arn'] }]);
+  });
+
+  it('alarms on iterator age, deliveries given up, the dead-letter queues and the functions’ errors', () => {
+    const alarms = Object.values(resources(jwt, 'AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
+    expect(alarms.some((a) => a.includes('"MetricName":"IteratorAge"') && a.includes(streamFn))).toBe(true);
+    expect(alarms.some((a) => a.includes('"MetricName":"DeliveriesGivenUp"'))).toBe(true);
+    expect(alarms.filter((a) => a.includes('ApproximateNumberOfMessagesVisible'))).toHaveLength(2);
+    for (const id of [streamFn, retryFn]) expect(alarms.some((a) => a.includes('"MetricName":"Errors"') && a.includes(id))).toBe(true);
+    // The metric behind "given up": the notifier's report line, from both functions' logs.
+    const filters = Object.values(resources(jwt, 'AWS::Logs::MetricFilter')).map((f) => f.Properties);
+    expect(filters.filter((f) => JSON.stringify(f).includes('DeliveriesGivenUp'))).toHaveLength(2);
+    expect(filters[0]?.FilterPattern).toBe('{ $.message = "deliveries" }');
+  });
+
+  it('passes require_confirmation to the API and the notifier, and the API URL for confirm links', () => {
+    const confirming = templateOf({ ...JWT_PROPS, requireConfirmation: true });
+    const envs = Object.values(resources(confirming, 'AWS::Lambda::Function')).map((f) => JSON.stringify(f.Properties.Environment));
+    expect(envs.filter((e) => e.includes('"REQUIRE_CONFIRMATION":"true"')).length).toBe(FUNCTION_GROUPS.length + 4);
+    expect(JSON.stringify(resources(jwt, 'AWS::Lambda::Function')[streamFn]?.Properties.Environment)).toContain('PUBLIC_URL');
   });
 });
 

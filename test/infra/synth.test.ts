@@ -47,7 +47,7 @@ describe('npm run synth', () => {
 
   it('bundles every function: minified index.js with a source map, handler exported, nothing built at import', () => {
     expect(functions.map((f) => f.Properties.Handler).sort()).toEqual(
-      ['index.authorize', 'index.claims', 'index.fallback', 'index.handler', 'index.messages', 'index.queues', 'index.system'],
+      ['index.authorize', 'index.claims', 'index.fallback', 'index.handler', 'index.messages', 'index.queues', 'index.retry', 'index.stream', 'index.system'],
     );
     const require = createRequire(import.meta.url);
     for (const fn of functions) {

@@ -261,6 +261,21 @@ describe('live responses match the document', () => {
     expect((await call('DELETE', `/v2/queues/${dlq}/redrive`)).status).toBe(204);
     expect((await call('DELETE', `/v2/queues/${dlq}`)).status).toBe(204);
 
+    // subscriptions (the subscriber listens nowhere: nothing is posted while it is subscribed)
+    const sub = await call('POST', `${Q}/subscriptions`, { body: { subscriber: 'http://127.0.0.1:9/a', ttl: 3600 } });
+    expect(sub.status).toBe(201);
+    const sid = sub.json.subscription_id as string;
+    expect((await call('POST', `${Q}/subscriptions`, { body: { subscriber: 'mailto:ops@example.com' } })).status).toBe(400);
+    expect((await call('GET', `${Q}/subscriptions?limit=1`)).status).toBe(200);
+    expect((await call('GET', `${Q}/subscriptions/${sid}`)).status).toBe(200);
+    expect((await call('GET', `${Q}/subscriptions/unknown`)).status).toBe(404);
+    expect((await call('PATCH', `${Q}/subscriptions/${sid}`, { body: { ttl: 7200 } })).status).toBe(204);
+    expect((await call('PATCH', `${Q}/subscriptions/unknown`, { body: { ttl: 7200 } })).status).toBe(404);
+    expect((await call('PUT', `${Q}/subscriptions/${sid}/confirm`, { body: { confirmed: true } })).status).toBe(204);
+    expect((await call('PUT', `${Q}/subscriptions/${sid}/confirm`, { body: { confirmed: 'yes' } })).status).toBe(400);
+    expect((await call('POST', `${Q}/subscriptions`, { body: { subscriber: 'http://127.0.0.1:9/a' } })).status).toBe(409);
+    expect((await call('DELETE', `${Q}/subscriptions/${sid}`)).status).toBe(204);
+
     // pop, delete, purge, delete queue
     expect((await call('DELETE', `${Q}/messages?pop=2`)).json.messages).toHaveLength(2);
     expect((await call('DELETE', `${Q}/messages?ids=${[m2, m3, m4, m5, m6].join(',')}`)).status).toBe(204);

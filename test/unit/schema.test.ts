@@ -281,6 +281,7 @@ describe('table definition', () => {
       sortKey: { name: ATTR.sk, type: 'S' },
       ttlAttribute: ATTR.ttl,
       indexes: [{ name: INDEX.sweep, partitionKey: { name: ATTR.sweepShard, type: 'S' }, sortKey: { name: ATTR.sweepAt, type: 'N' } }],
+      streamViewType: 'NEW_IMAGE',
     });
   });
 
@@ -293,10 +294,11 @@ describe('table definition', () => {
     }
   });
 
-  it('createTableInput: on-demand, the key schema, the sparse sweep index projecting everything', () => {
+  it('createTableInput: on-demand, the stream (new images, for push delivery), the key schema, the sparse sweep index projecting everything', () => {
     expect(createTableInput('units')).toEqual({
       TableName: 'units',
       BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },

@@ -52,6 +52,7 @@ import {
   valuesIn,
 } from './support/dynamo-mock.js';
 import { memorySecrets } from '../../functions/local/secrets.js';
+import { LOCAL_DEFAULT } from '../../functions/notify/ssrf.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let clock: ManualClock;
@@ -423,6 +424,8 @@ describe('storage errors reach the client as the contract 503', () => {
       config: { trustProjectHeader: true },
       secrets: memorySecrets(),
       log: { info: () => undefined, error: () => undefined },
+      subscriptions: store.subscriptions,
+      subscriptionSettings: { requireConfirmation: false, addresses: LOCAL_DEFAULT },
     });
 
   it('ping answers a bare 503 (Zaqar: no body), health the contract body', async () => {

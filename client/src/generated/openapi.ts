@@ -266,6 +266,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/queues/{queue_name}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List subscriptions
+         * @description Live subscriptions in creation order; `links[0].href` continues after the last one of the page.
+         */
+        get: operations["subscriptions.list"];
+        put?: never;
+        /**
+         * Subscribe a webhook to the queue
+         * @description Every message posted to the queue from now on is POSTed to the subscriber (off the request path, retried per `_retry_policy`, at least once). Creates the queue if missing. With confirmation required, the subscriber first receives a `SubscriptionConfirmation` and nothing else until confirmed.
+         */
+        post: operations["subscriptions.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/queues/{queue_name}/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a subscription */
+        get: operations["subscription.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription
+         * @description Idempotent.
+         */
+        delete: operations["subscription.delete"];
+        options?: never;
+        head?: never;
+        /** Update a subscription */
+        patch: operations["subscription.patch"];
+        trace?: never;
+    };
+    "/v2/queues/{queue_name}/subscriptions/{subscription_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Confirm (or unsubscribe) a subscription
+         * @description Confirms (`true`) or stops (`false`) deliveries where confirmation is required; the confirmation notification carries a signed URL for exactly this request.
+         */
+        put: operations["subscription.confirm"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/queues/{queue_name}/messages": {
         parameters: {
             query?: never;
@@ -395,6 +461,8 @@ export interface components {
             _dead_letter_queue?: string;
             /** @description TTL of messages moved to the dead-letter queue, in seconds. */
             _dead_letter_queue_messages_ttl?: number;
+            /** @description How deliveries to subscribers are retried (a subscription may override it). */
+            _retry_policy?: components["schemas"]["RetryPolicy"];
             /**
              * @description Encrypt the bodies of messages posted from now on (AES-256-GCM under the deployment’s message key) before they are stored; reads decrypt them.
              * @default false
@@ -517,6 +585,74 @@ export interface components {
             expires: string;
             /** @description HMAC-SHA256, hex. */
             signature: string;
+        };
+        /** @description Zaqar’s notification retry policy: after a failed attempt, `retries_with_no_delay` retries at once, `minimum_delay_retries` after `minimum_delay` s, then the backoff from `minimum_delay` to `maximum_delay` (steps of 5 s), then `maximum_delay_retries` after `maximum_delay` s. `maximum_delay` − `minimum_delay` must be at least 10. */
+        RetryPolicy: {
+            /** @default 3 */
+            retries_with_no_delay?: number;
+            /** @default 3 */
+            minimum_delay_retries?: number;
+            /**
+             * @description Shortest delay, in seconds.
+             * @default 5
+             */
+            minimum_delay?: number;
+            /**
+             * @description Longest delay, in seconds.
+             * @default 30
+             */
+            maximum_delay?: number;
+            /** @default 3 */
+            maximum_delay_retries?: number;
+            /**
+             * @default linear
+             * @enum {unknown}
+             */
+            retry_backoff_function?: "linear" | "arithmetic" | "exponential" | "geometric";
+            /**
+             * @description On the queue: its policy wins over the subscriptions’.
+             * @default false
+             */
+            ignore_subscription_override?: boolean;
+        };
+        /** @description Free-form, at most 65536 bytes serialized; delivery reads these keys. */
+        SubscriptionOptions: {
+            _retry_policy?: components["schemas"]["RetryPolicy"];
+            /** @description Request body template: `"$zaqar_message$"` is replaced by the notification. */
+            post_data?: string;
+            /** @description Extra request headers. */
+            post_headers?: {
+                [key: string]: string;
+            };
+        };
+        NewSubscription: {
+            /** @description Webhook URL; it must resolve to addresses this deployment may reach (public ones when deployed). */
+            subscriber: string;
+            /**
+             * @description Lifetime of the subscription, in seconds.
+             * @default 3600
+             */
+            ttl?: number;
+            options?: components["schemas"]["SubscriptionOptions"];
+        };
+        Subscription: {
+            id: string;
+            /** @description The queue. */
+            source: string;
+            subscriber: string;
+            /** @description Lifetime, as last set, in seconds. */
+            ttl: number;
+            /** @description Seconds since the ttl was last set. */
+            age: number;
+            options: components["schemas"]["SubscriptionOptions"];
+            confirmed: boolean;
+            /** @description Only on GET of one subscription: the key its deliveries are signed with. */
+            signing_secret?: string;
+        };
+        SubscriptionList: {
+            subscriptions: components["schemas"]["Subscription"][];
+            /** @description Empty on an empty page. */
+            links: components["schemas"]["Link"][];
         };
         /** @description A redrive (request: `destination` and `max_messages_per_second` only; answer: every field). */
         Redrive: {
@@ -1852,6 +1988,530 @@ export interface operations {
                 };
             };
             /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscriptions.list": {
+        parameters: {
+            query?: {
+                /** @description List subscriptions strictly after this id. */
+                marker?: string;
+                /** @description How many subscriptions per page. */
+                limit?: number;
+            };
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionList"];
+                };
+            };
+            /** @description Invalid input: limit. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscriptions.create": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The subscription. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSubscription"];
+            };
+        };
+        responses: {
+            /** @description Created (or the same subscriber, unconfirmed, already subscribed: its id, as Zaqar answers). */
+            201: {
+                headers: {
+                    /** @description The subscriptions of the queue. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subscription_id: string;
+                        /** @description The key deliveries are signed with (`X-Cloud-Queues-Signature`). */
+                        signing_secret: string;
+                    };
+                };
+            };
+            /** @description Invalid input: subscriber (scheme, URL, unreachable address), ttl or options. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The subscriber is already subscribed to this queue, and confirmed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscription.get": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+                /** @description Subscription id. */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription, with its signing secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The subscription does not exist (or belongs to another queue or project). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscription.delete": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+                /** @description Subscription id. */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or never existed). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscription.patch": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+                /** @description Subscription id. */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any of `subscriber`, `ttl` (counted from now) and `options` (replaced whole). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    subscriber?: string;
+                    ttl?: number;
+                    options?: components["schemas"]["SubscriptionOptions"];
+                };
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            204: {
+                headers: {
+                    /** @description The subscription. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: body. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The subscription does not exist (or belongs to another queue or project). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another subscription of the queue has this subscriber. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1048576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "subscription.confirm": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+                /** @description Subscription id. */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description `{"confirmed": true}` or `{"confirmed": false}`. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    confirmed: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    /** @description This confirm resource. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: confirmed. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The subscription does not exist (or belongs to another queue or project). */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -22,6 +22,12 @@ export const ROUTES = {
   "redrive.get": { method: "GET", path: "/v2/queues/{queue_name}/redrive" },
   "redrive.start": { method: "POST", path: "/v2/queues/{queue_name}/redrive" },
   "redrive.cancel": { method: "DELETE", path: "/v2/queues/{queue_name}/redrive" },
+  "subscriptions.list": { method: "GET", path: "/v2/queues/{queue_name}/subscriptions" },
+  "subscriptions.create": { method: "POST", path: "/v2/queues/{queue_name}/subscriptions" },
+  "subscription.get": { method: "GET", path: "/v2/queues/{queue_name}/subscriptions/{subscription_id}" },
+  "subscription.patch": { method: "PATCH", path: "/v2/queues/{queue_name}/subscriptions/{subscription_id}" },
+  "subscription.delete": { method: "DELETE", path: "/v2/queues/{queue_name}/subscriptions/{subscription_id}" },
+  "subscription.confirm": { method: "PUT", path: "/v2/queues/{queue_name}/subscriptions/{subscription_id}/confirm" },
   "messages.list": { method: "GET", path: "/v2/queues/{queue_name}/messages" },
   "messages.post": { method: "POST", path: "/v2/queues/{queue_name}/messages" },
   "messages.delete": { method: "DELETE", path: "/v2/queues/{queue_name}/messages" },
@@ -39,6 +45,7 @@ export type RouteId = keyof typeof ROUTES;
 /** The documented range of each bounded integer query parameter, by route. */
 export const QUERY_BOUNDS = {
   "queues.list": {"limit":{"minimum":1,"maximum":20}},
+  "subscriptions.list": {"limit":{"minimum":1,"maximum":20}},
   "messages.list": {"limit":{"minimum":1,"maximum":20}},
   "messages.delete": {"pop":{"minimum":1,"maximum":20}},
   "claims.create": {"limit":{"minimum":1,"maximum":20}},

@@ -7,6 +7,7 @@ import * as metrics from './metrics.js';
 import * as queues from './queues.js';
 import * as redrive from './redrive.js';
 import * as share from './share.js';
+import * as subscriptions from './subscriptions.js';
 import * as system from './system.js';
 
 export const HANDLERS: Record<RouteId, RouteHandler> = {
@@ -26,6 +27,12 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'queue.stats': queues.queueStats,
   'queue.purge': queues.purgeQueue,
   'queue.share': share.shareQueue,
+  'subscriptions.list': subscriptions.listSubscriptions,
+  'subscriptions.create': subscriptions.createSubscription,
+  'subscription.get': subscriptions.getSubscription,
+  'subscription.patch': subscriptions.patchSubscription,
+  'subscription.delete': subscriptions.deleteSubscription,
+  'subscription.confirm': subscriptions.confirmSubscription,
   'redrive.start': redrive.startRedrive,
   'redrive.get': redrive.getRedrive,
   'redrive.cancel': redrive.cancelRedrive,

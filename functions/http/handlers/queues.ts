@@ -68,7 +68,10 @@ export const patchQueue: RouteHandler = async (ctx) => {
 };
 
 export const deleteQueue: RouteHandler = async (ctx) => {
-  await ctx.deps.store.deleteQueue(queueRef(ctx));
+  const ref = queueRef(ctx);
+  await ctx.deps.store.deleteQueue(ref);
+  // A queue re-created under the same name starts clean: no subscriber of the old one hears of it.
+  await ctx.deps.subscriptions.deleteAllSubscriptions(ref);
   return empty(204);
 };
 
@@ -139,8 +142,8 @@ export const queueStats: RouteHandler = async (ctx) => {
 export const purgeQueue: RouteHandler = async (ctx) => {
   const ref = queueRef(ctx);
   const types = parsePurge(rawBody(ctx.event));
-  // Subscriptions are not implemented yet: purging them is a no-op.
   if (types.has('messages')) await ctx.deps.store.purgeMessages(ref);
+  if (types.has('subscriptions')) await ctx.deps.subscriptions.deleteAllSubscriptions(ref);
   return empty(204);
 };
 

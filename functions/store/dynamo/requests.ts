@@ -28,8 +28,14 @@ import {
   queueSk,
   readingKey,
   registryKey,
+  subscriberGuardKey,
+  subscriptionKey,
+  subscriptionsPk,
+  SUBSCRIPTION_SK_PREFIX,
+  confirmationRequestKey,
   sweepShard,
   SWEEP_LEASE_PK,
+  STREAM_LEASE_KEY,
   type Key,
   type Kind,
 } from './schema.js';
@@ -1014,6 +1020,31 @@ export function endShardLease(table: string, shard: string, owner: string, now: 
   };
 }
 
+/** Takes or renews the stream lease (local mode): free, expired, or already ours. Keeps the positions. */
+export function streamLeaseUpdate(table: string, owner: string, until: number, now: number) {
+  return {
+    TableName: table,
+    Key: STREAM_LEASE_KEY,
+    UpdateExpression: 'SET #owner = :owner, #until = :until, #cp = if_not_exists(#cp, :none)',
+    ConditionExpression: 'attribute_not_exists(#until) OR #until <= :now OR #owner = :owner',
+    ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until', '#cp': 'cp' },
+    ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now, ':none': {} },
+    ReturnValues: 'ALL_NEW' as const,
+  };
+}
+
+/** Records the last sequence number handled in a stream shard, only while `owner` holds the lease. */
+export function streamCheckpointUpdate(table: string, owner: string, shard: string, sequence: string) {
+  return {
+    TableName: table,
+    Key: STREAM_LEASE_KEY,
+    UpdateExpression: 'SET #cp.#shard = :seq',
+    ConditionExpression: '#owner = :owner',
+    ExpressionAttributeNames: { '#owner': 'owner', '#cp': 'cp', '#shard': shard },
+    ExpressionAttributeValues: { ':owner': owner, ':seq': sequence },
+  };
+}
+
 /** Records of one sweeper shard due by `cutoff`, oldest first. */
 export function sweepQuery(table: string, shard: string, cutoff: number, limit: number) {
   return {
@@ -1037,6 +1068,210 @@ export function partitionKeysQuery(table: string, pk: string, upTo: string | und
     Limit: limit,
   };
 }
+
+// ------------------------------------------------------------------ subscriptions
+
+export interface SubscriptionItemInput {
+  readonly id: string;
+  readonly subscriber: string;
+  /** Seconds. */
+  readonly ttl: number;
+  readonly optionsJson: string;
+}
+
+/** The subscription as first written (unconfirmed, as Zaqar stores it). */
+export function subscriptionItem(ref: QueueRef, s: SubscriptionItemInput, now: number): Item {
+  const expires = now + s.ttl * 1000;
+  return {
+    ...subscriptionKey(ref, s.id),
+    [A.id]: s.id,
+    [A.subscriber]: s.subscriber,
+    [A.subscriptionTtl]: s.ttl,
+    [A.created]: now,
+    [A.expires]: expires,
+    [A.options]: s.optionsJson,
+    [A.confirmed]: false,
+    [A.ttl]: ttlSeconds(expires + DAY_MS),
+  };
+}
+
+/** The guard that makes a subscriber unique per queue: it names the subscription holding it. */
+export function subscriberGuard(ref: QueueRef, subscriber: string, id: string, expires: number): Item {
+  return { ...subscriberGuardKey(ref, subscriber), [A.subscriptionId]: id, [A.ttl]: ttlSeconds(expires + DAY_MS) };
+}
+
+/**
+ * Takes the subscriber's guard and writes the subscription, in one transaction. The guard must be
+ * free, or (`staleId`) still held by that subscription, which the caller found gone or expired.
+ * A refused guard comes back (ALL_OLD) with the id of the subscription holding it.
+ */
+export function createSubscriptionTransaction(table: string, ref: QueueRef, item: Item, staleId?: string) {
+  const subscriber = String(item[A.subscriber]);
+  const guard = subscriberGuard(ref, subscriber, String(item[A.id]), Number(item[A.expires]));
+  return {
+    TransactItems: [
+      {
+        Put: {
+          TableName: table,
+          Item: guard,
+          ConditionExpression: staleId === undefined ? 'attribute_not_exists(#pk)' : '#sid = :stale',
+          ExpressionAttributeNames: staleId === undefined ? names(A.pk) : names(A.subscriptionId),
+          ...(staleId === undefined ? {} : { ExpressionAttributeValues: { ':stale': staleId } }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      },
+      { Put: { TableName: table, Item: item } },
+    ],
+  };
+}
+
+export const getSubscription = (table: string, ref: QueueRef, id: string, consistent = false) => ({
+  TableName: table,
+  Key: subscriptionKey(ref, id),
+  ...(consistent ? { ConsistentRead: true } : {}),
+});
+
+export const getSubscriberGuard = (table: string, ref: QueueRef, subscriber: string) => ({
+  TableName: table,
+  Key: subscriberGuardKey(ref, subscriber),
+  ConsistentRead: true,
+});
+
+/** Subscriptions of a queue in id (creation) order, after `after`; all of them without a limit. */
+export function subscriptionsQuery(table: string, ref: QueueRef, after: string | undefined, limit: number | undefined) {
+  const pk = subscriptionsPk(ref);
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+    ExpressionAttributeNames: names(A.pk, A.sk),
+    ExpressionAttributeValues: { ':pk': pk, ':prefix': SUBSCRIPTION_SK_PREFIX },
+    ...(after !== undefined ? { ExclusiveStartKey: subscriptionKey(ref, after) } : {}),
+    ...(limit !== undefined ? { Limit: limit } : {}),
+  };
+}
+
+export interface SubscriptionChange {
+  readonly id: string;
+  /** The subscriber as read: the update only applies if nobody changed it since. */
+  readonly subscriber: string;
+  readonly newSubscriber?: string;
+  readonly ttl?: number;
+  readonly optionsJson?: string;
+  /** The expiry as read; with a new ttl the new expiry is counted from `now`. */
+  readonly expires: number;
+}
+
+/**
+ * PATCH as one transaction: the subscription (live, subscriber unchanged since read) gets the
+ * new fields; a new subscriber moves the guard (the old one only if this subscription holds it,
+ * the new one only if free); a new ttl moves the guard's TTL backstop with it.
+ */
+export function updateSubscriptionTransaction(table: string, ref: QueueRef, change: SubscriptionChange, now: number) {
+  const expires = change.ttl === undefined ? change.expires : now + change.ttl * 1000;
+  const sets: string[] = [];
+  const values: Record<string, unknown> = { ':now': now, ':old': change.subscriber };
+  const attrs: string[] = [A.pk, A.expires, A.subscriber];
+  if (change.newSubscriber !== undefined) {
+    sets.push('#u = :u');
+    values[':u'] = change.newSubscriber;
+  }
+  if (change.ttl !== undefined) {
+    sets.push('#st = :st', '#ct = :now', '#ex = :ex', '#exp = :exp');
+    Object.assign(values, { ':st': change.ttl, ':ex': expires, ':exp': ttlSeconds(expires + DAY_MS) });
+    attrs.push(A.subscriptionTtl, A.created, A.ttl);
+  }
+  if (change.optionsJson !== undefined) {
+    sets.push('#op = :op');
+    values[':op'] = change.optionsJson;
+    attrs.push(A.options);
+  }
+  const update = {
+    Update: {
+      TableName: table,
+      Key: subscriptionKey(ref, change.id),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(#pk) AND #ex > :now AND #u = :old',
+      ExpressionAttributeNames: names(...attrs),
+      ExpressionAttributeValues: values,
+    },
+  };
+  const guards =
+    change.newSubscriber !== undefined && change.newSubscriber !== change.subscriber
+      ? [
+          {
+            Delete: {
+              TableName: table,
+              Key: subscriberGuardKey(ref, change.subscriber),
+              ConditionExpression: '#sid = :id',
+              ExpressionAttributeNames: names(A.subscriptionId),
+              ExpressionAttributeValues: { ':id': change.id },
+            },
+          },
+          {
+            Put: {
+              TableName: table,
+              Item: subscriberGuard(ref, change.newSubscriber, change.id, expires),
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: names(A.pk),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+            },
+          },
+        ]
+      : change.ttl !== undefined
+        ? [
+            {
+              Update: {
+                TableName: table,
+                Key: subscriberGuardKey(ref, change.subscriber),
+                UpdateExpression: 'SET #exp = :exp',
+                ConditionExpression: '#sid = :id',
+                ExpressionAttributeNames: names(A.ttl, A.subscriptionId),
+                ExpressionAttributeValues: { ':exp': ttlSeconds(expires + DAY_MS), ':id': change.id },
+              },
+            },
+          ]
+        : [];
+  return { TransactItems: [update, ...guards] };
+}
+
+/** Deletes a subscription, returning it (so its guard can be released). */
+export const deleteSubscription = (table: string, ref: QueueRef, id: string) => ({
+  TableName: table,
+  Key: subscriptionKey(ref, id),
+  ReturnValues: 'ALL_OLD' as const,
+});
+
+/** Releases a subscriber's guard, only if `id` holds it (a stale guard may have passed to a newer subscription). */
+export const deleteSubscriberGuard = (table: string, ref: QueueRef, subscriber: string, id: string) => ({
+  TableName: table,
+  Key: subscriberGuardKey(ref, subscriber),
+  ConditionExpression: '#sid = :id',
+  ExpressionAttributeNames: names(A.subscriptionId),
+  ExpressionAttributeValues: { ':id': id },
+});
+
+/** Sets `confirmed` on a live subscription. */
+export const confirmSubscriptionUpdate = (table: string, ref: QueueRef, id: string, confirmed: boolean, now: number) => ({
+  TableName: table,
+  Key: subscriptionKey(ref, id),
+  UpdateExpression: 'SET #cf = :cf',
+  ConditionExpression: 'attribute_exists(#pk) AND #ex > :now',
+  ExpressionAttributeNames: names(A.confirmed, A.pk, A.expires),
+  ExpressionAttributeValues: { ':cf': confirmed, ':now': now },
+});
+
+/** A confirmation to send: only ever read from the table's stream (an INSERT), gone a day later. */
+export function confirmationRequest(ref: QueueRef, id: string, kind: string, token: string, now: number): Item {
+  return {
+    ...confirmationRequestKey(ref, id, token),
+    [A.subscriptionId]: id,
+    [A.confirmation]: kind,
+    [A.created]: now,
+    [A.ttl]: ttlSeconds(now + DAY_MS),
+  };
+}
+
+export const putItem = (table: string, item: Item) => ({ TableName: table, Item: item });
 
 export const batchDelete = (table: string, keys: readonly Key[]) => ({
   RequestItems: { [table]: keys.map((Key) => ({ DeleteRequest: { Key } })) },

@@ -11,7 +11,7 @@
  * NOTE: the project id is percent-encoded, so it never contains '#', and queue names cannot
  * contain '#' (validated), so no (project, queue, lane) triple can alias another's keys.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { QueueRef } from '../../core/model.js';
 
 // ------------------------------------------------------------------ table definition
@@ -112,6 +112,16 @@ export const ATTR = {
   readAt: 'ra',
   /** Metrics reading: when the queue's counters last moved (ms); a queue quiet and empty long enough gives its slot up. */
   changedAt: 'ca',
+  // subscription (id, created, expires and the TTL backstop use the names above)
+  subscriber: 'u',
+  subscriptionTtl: 'st',
+  /** Options as JSON text (free-form, Zaqar's `options`). */
+  options: 'op',
+  confirmed: 'cf',
+  /** Subscriber guard and confirmation request: the subscription they belong to. */
+  subscriptionId: 'sid',
+  /** Confirmation request: SubscriptionConfirmation or UnsubscribeConfirmation. */
+  confirmation: 'ck',
 } as const;
 
 /** Kinds of the records that have a due time. */
@@ -150,6 +160,11 @@ export interface TableDefinition {
   readonly ttlAttribute: string;
   /** Sparse: only records with a sweep time are in it; projection ALL (they are small). */
   readonly indexes: readonly IndexDefinition[];
+  /**
+   * The table's stream: the notifier (functions/notify/) reads the new image of each posted
+   * message and confirmation request from it. NEW_IMAGE: nothing it does needs the old one.
+   */
+  readonly streamViewType: 'NEW_IMAGE';
 }
 
 export const TABLE: TableDefinition = {
@@ -159,6 +174,7 @@ export const TABLE: TableDefinition = {
   indexes: [
     { name: INDEX.sweep, partitionKey: { name: ATTR.sweepShard, type: 'S' }, sortKey: { name: ATTR.sweepAt, type: 'N' } },
   ],
+  streamViewType: 'NEW_IMAGE',
 };
 
 /** CreateTable input for the SDK (DynamoDB Local and tests); on-demand billing like the stack. */
@@ -174,6 +190,7 @@ export function createTableInput(tableName: string) {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType },
     AttributeDefinitions: [...keyAttrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
     KeySchema: [
       { AttributeName: TABLE.partitionKey.name, KeyType: 'HASH' as const },
@@ -243,6 +260,35 @@ export const expiryKey = (ref: QueueRef, lane: number, sk: string): Key => key(l
 export const dueUpTo = (at: number): string => `${padTime(at)}#~`;
 export const timeOfSk = (sk: string): number => Number(sk.slice(0, TIME_DIGITS));
 
+/**
+ * A queue's subscriptions share one partition (they are few per queue: one Query lists them all):
+ * `I#<id>` the subscription, `U#<sha-256 of the subscriber>` the guard that keeps subscribers unique
+ * per queue, `K#<id>#<token>` a confirmation request (written only to be seen on the table's stream
+ * by the notifier, which sends the confirmation; gone after a day).
+ */
+export const SUBSCRIPTIONS_PREFIX = 'S#';
+export const SUBSCRIPTION_SK_PREFIX = 'I#';
+export const GUARD_SK_PREFIX = 'U#';
+export const CONFIRMATION_SK_PREFIX = 'K#';
+export const subscriptionsPk = (ref: QueueRef): string => `${SUBSCRIPTIONS_PREFIX}${queuePart(ref)}`;
+export const subscriptionKey = (ref: QueueRef, id: string): Key => key(subscriptionsPk(ref), `${SUBSCRIPTION_SK_PREFIX}${id}`);
+export const subscriberGuardKey = (ref: QueueRef, subscriber: string): Key =>
+  key(subscriptionsPk(ref), `${GUARD_SK_PREFIX}${createHash('sha256').update(subscriber, 'utf8').digest('hex')}`);
+export const confirmationRequestKey = (ref: QueueRef, id: string, token: string): Key =>
+  key(subscriptionsPk(ref), `${CONFIRMATION_SK_PREFIX}${id}#${token}`);
+
+/** The queue of a subscriptions partition key, or undefined for any other key. */
+export function parseSubscriptionsPk(pk: string): QueueRef | undefined {
+  if (!pk.startsWith(SUBSCRIPTIONS_PREFIX)) return undefined;
+  const [project, queue, ...extra] = pk.slice(SUBSCRIPTIONS_PREFIX.length).split('#');
+  if (!project || !queue || extra.length) return undefined;
+  try {
+    return { project: decodeURIComponent(project), queue };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The redrive task of a (dead-letter) queue: at most one at a time. */
 export const redriveKey = (ref: QueueRef): Key => key(`T#${queuePart(ref)}`, 'redrive');
 export const parseRedrivePk = (pk: string): QueueRef | undefined => (pk.startsWith('T#') ? parseCleanupPk(`F#${pk.slice(2)}`) : undefined);
@@ -292,6 +338,11 @@ function stringHash(text: string): number {
 export const SWEEP_SHARD_KEYS: readonly string[] = Array.from({ length: SWEEP_SHARDS }, (_, i) => `SW#${i}`);
 /** Partition of the sweepers' shard leases (one item per shard). */
 export const SWEEP_LEASE_PK = '#SWEEP';
+/**
+ * Local mode only: the lease of the server that reads the table's stream (several servers may
+ * share one DynamoDB Local; one delivers) and its position in each stream shard.
+ */
+export const STREAM_LEASE_KEY: Key = key('#STREAM', 'lease');
 
 /**
  * Activity marks: the API notes each queue it serves (at most once a minute per container) in one
@@ -350,6 +401,22 @@ export function parseMessageId(id: string): { lane: number; seq: number } | unde
 export const newClaimId = (lane: number): string => hex(lane, LANE_HEX) + randomUUID().slice(LANE_HEX);
 export const isClaimId = (id: string): boolean => CLAIM_ID_RE.test(id);
 export const laneOfClaimId = (claimId: string): number => Number.parseInt(claimId.slice(0, LANE_HEX), 16) || 0;
+
+const SUBSCRIPTION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Subscription ids are UUIDv7 (RFC 9562: 48 bits of milliseconds, then random bits), so a queue's
+ * subscriptions list in creation order, as Zaqar's MongoDB driver lists them.
+ */
+export function newSubscriptionId(now: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.floor(now)) % 2 ** 48, 0, 6);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+export const isSubscriptionId = (id: string): boolean => SUBSCRIPTION_ID_RE.test(id);
 
 /** Short random token: in-flight post markers, segment and expiry record ids. */
 export const newToken = (): string => randomBytes(6).toString('hex');

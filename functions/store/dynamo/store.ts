@@ -7,6 +7,7 @@
  * - stats.ts: statistics from the lanes' counters;
  * - move.ts and redrive.ts: dead-lettering and redriving messages between queues;
  * - cleanup.ts: what the sweeper does with due records;
+ * - subscriptions.ts: subscriptions (their own port, `subscriptions` below);
  * with the layout in schema.ts, every request built in requests.ts, and items decoded in codec.ts.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -39,6 +40,8 @@ import { QueuesController } from './queues.js';
 import { pingGet } from './requests.js';
 import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueFigures, queueStats } from './stats.js';
+import { SubscriptionsController } from './subscriptions.js';
+import type { SubscriptionStore } from '../../core/subscriptions.js';
 import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
@@ -63,6 +66,8 @@ export interface DynamoStoreOptions {
 
 export class DynamoStore implements QueueStore {
   readonly context: StoreContext;
+  /** The queues' subscriptions, on the same table and client (functions/core/subscriptions.ts). */
+  readonly subscriptions: SubscriptionStore;
   private readonly queues: QueuesController;
   private readonly messages: MessagesController;
   private readonly claims: ClaimsController;
@@ -75,6 +80,7 @@ export class DynamoStore implements QueueStore {
     this.queues = new QueuesController(this.context, options.inlineCleanupBudget ?? DEFAULT_INLINE_CLEANUP_BUDGET);
     this.messages = new MessagesController(this.context);
     this.claims = new ClaimsController(this.context);
+    this.subscriptions = new SubscriptionsController(this.context);
     this.marker = options.queueMetrics && options.queueMetrics.maxQueues > 0 ? new ActivityMarker(this.context, options.queueMetrics) : undefined;
   }
 
