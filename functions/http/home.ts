@@ -1,6 +1,6 @@
 /**
  * The JSON-home document served at GET /v2 and /v2/, in the shape Zaqar serves
- * (docs/zaqar-reference.md §3), minus what we do not serve (subscriptions, pools,
+ * (docs/zaqar-reference.md §3), minus what we do not serve (pools,
  * flavors). NOTE: where Zaqar's document disagrees with its own handlers we follow the
  * handlers: the message-delete template says `{?claim_id}` (Zaqar: `{?claim}`, a parameter
  * nothing reads), and every query parameter we accept is listed. test/integration/home.test.ts
@@ -33,6 +33,28 @@ export function buildHomeDocument() {
       'rel/queue_stats': { 'href-template': `${Q}/stats`, 'href-vars': qv, hints: hints(['GET']) },
       'rel/queue_purge': { 'href-template': `${Q}/purge`, 'href-vars': qv, hints: hints(['POST'], true) },
       'rel/queue_share': { 'href-template': `${Q}/share`, 'href-vars': qv, hints: hints(['POST'], true) },
+      'rel/subscriptions_get': {
+        'href-template': `${Q}/subscriptions{?marker,limit}`,
+        'href-vars': { ...qv, marker: param('marker'), limit: param('subscription_limit') },
+        hints: hints(['GET']),
+      },
+      'rel/subscriptions_post': { 'href-template': `${Q}/subscriptions`, 'href-vars': qv, hints: hints(['POST'], true) },
+      'rel/subscription': {
+        'href-template': `${Q}/subscriptions/{subscription_id}`,
+        'href-vars': { ...qv, subscription_id: param('subscription_id') },
+        hints: hints(['GET', 'DELETE']),
+      },
+      'rel/subscription_patch': {
+        'href-template': `${Q}/subscriptions/{subscription_id}`,
+        'href-vars': { ...qv, subscription_id: param('subscription_id') },
+        hints: hints(['PATCH'], true),
+      },
+      // Zaqar serves it but its home document does not list it.
+      'rel/subscription_confirm': {
+        'href-template': `${Q}/subscriptions/{subscription_id}/confirm`,
+        'href-vars': { ...qv, subscription_id: param('subscription_id') },
+        hints: hints(['PUT']),
+      },
       // Extension (not in Zaqar): move dead-lettered messages back (docs/design.md, "Dead letters").
       'rel/queue_redrive': { 'href-template': `${Q}/redrive`, 'href-vars': qv, hints: hints(['POST', 'GET', 'DELETE'], true) },
       'rel/messages': {

@@ -87,6 +87,7 @@ function recordingApi(group: FunctionGroup, tableName: string, trustProjectHeade
 const project = `p-${randomUUID()}`;
 const subscribedQueue = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
 let subscriptionId = '';
+let pushedItem: Record<string, unknown> | undefined;
 let receiver: Receiver | undefined;
 
 /** Sends the request to the function API Gateway would: the group of the matching route. */
@@ -183,6 +184,13 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     const other = await call('POST', `${subscribedQueue}/subscriptions`, { subscriber: `${receiver.url}/other` });
     await call('DELETE', `${subscribedQueue}/subscriptions/${String(other.body?.subscription_id)}`);
     await call('POST', `${subscribedQueue}/messages`, { messages: [{ body: { pushed: true } }] });
+    // What the stream shows the notifier: the posted message's item as stored (read now: the
+    // sweeper's test, run before the notifier's, sweeps with its clock ahead).
+    const stored = (await createDocumentClient({ endpoint: inject('dynamoEndpoint') }).send(new ScanCommand({ TableName: tableName, ConsistentRead: true }))).Items ?? [];
+    pushedItem = stored.find((item) => {
+      const change = decodeChange('INSERT', item);
+      return change?.kind === 'message' && change.ref.queue === subscribedQueue.split('/').pop();
+    });
     // Dead letters: a message claimed past its queue's limit moves; redrive moves it back.
     const qs = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
     const dlq = `q-${randomUUID().slice(0, 8)}`;
@@ -238,12 +246,8 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
       settings: { requireConfirmation: false, addresses: LOCAL_DEFAULT, timeoutMs: 30_000, cacheTtlMs: 0 },
     });
     // What the stream shows: the posted message's item as stored, and a confirmation request.
-    const items = (await createDocumentClient({ endpoint: inject('dynamoEndpoint') }).send(new ScanCommand({ TableName: tableName }))).Items ?? [];
     const ref = { project, queue: subscribedQueue.split('/').pop() as string };
-    const message = items.find((item) => {
-      const change = decodeChange('INSERT', item);
-      return change?.kind === 'message' && change.ref.queue === ref.queue;
-    });
+    const message = pushedItem;
     expect(message, 'the posted message item').toBeDefined();
     const confirmation = { ...confirmationRequestKey(ref, subscriptionId, 't'), [ATTR.subscriptionId]: subscriptionId, [ATTR.confirmation]: 'SubscriptionConfirmation' };
     const counts = emptyDeliveryCounts();
