@@ -45,6 +45,15 @@ export const LIMITS = {
   /** Lifetime of a signed URL whose share request names no `expires` (Zaqar: one day). */
   SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
 
+  /**
+   * Long polling (a Cloud Queues extension): `wait` on claims and listings, and the queue's
+   * `_default_wait_seconds`, in seconds. 20 as SQS's WaitTimeSeconds: with the work after the
+   * wait it stays well inside API Gateway's 29 s integration timeout.
+   */
+  WAIT_SECONDS_MIN: 0,
+  WAIT_SECONDS_MAX: 20,
+  WAIT_SECONDS_DEFAULT: 0,
+
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
 } as const;

@@ -51,6 +51,7 @@ describe('parseLane', () => {
       total: 0,
       claimed: 0,
       dueRecords: 0,
+      released: 0,
       inflight: [],
       reservations: [],
       horizon: 0,

@@ -35,7 +35,7 @@ export type RouteId = keyof typeof ROUTES;
 /** The documented range of each bounded integer query parameter, by route. */
 export const QUERY_BOUNDS = {
   "queues.list": {"limit":{"minimum":1,"maximum":20}},
-  "messages.list": {"limit":{"minimum":1,"maximum":20}},
+  "messages.list": {"limit":{"minimum":1,"maximum":20},"wait":{"minimum":0,"maximum":20}},
   "messages.delete": {"pop":{"minimum":1,"maximum":20}},
-  "claims.create": {"limit":{"minimum":1,"maximum":20}},
+  "claims.create": {"limit":{"minimum":1,"maximum":20},"wait":{"minimum":0,"maximum":20}},
 } as const;

@@ -60,6 +60,11 @@ export const ATTR = {
   claims: 'nc',
   deleted: 'nd',
   expired: 'nx',
+  /**
+   * Lifetime count of claims released on the lane (their home lane): a release makes a segment
+   * due at once without changing `dn`, and long polls watch the lane items (store/dynamo/waiting.ts).
+   */
+  released: 'nr',
   /** Lane 0 only: the queue exists. */
   live: 'live',
   /** Lane 0 only: producers registered so far (they are spread round-robin over the lanes). */

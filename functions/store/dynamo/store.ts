@@ -6,11 +6,13 @@
  * - claims.ts: claims (through the take engine in take.ts, shared with pop);
  * - stats.ts: statistics from the lanes' counters;
  * - cleanup.ts: what the sweeper does with due records;
+ * - waiting.ts: long polling, waiting for something to claim or list;
  * with the layout in schema.ts, every request built in requests.ts, and items decoded in codec.ts.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../../core/clock.js';
 import type {
+  AwaitedMessages,
   BulkDeleteResult,
   Claim,
   ClaimOptions,
@@ -33,6 +35,8 @@ import { QueuesController } from './queues.js';
 import { pingGet } from './requests.js';
 import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueStats } from './stats.js';
+import { sleep } from './errors.js';
+import { WaitController, type Sleep } from './waiting.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
 export const DEFAULT_LANES_PER_QUEUE = 64;
@@ -47,6 +51,8 @@ export interface DynamoStoreOptions {
   readonly lanesPerQueue?: number;
   /** @default DEFAULT_INLINE_CLEANUP_BUDGET */
   readonly inlineCleanupBudget?: number;
+  /** How long polls sleep between looks. @default real timers (tests pair a ManualClock with a sleep that advances it) */
+  readonly sleep?: Sleep;
 }
 
 export class DynamoStore implements QueueStore {
@@ -54,6 +60,7 @@ export class DynamoStore implements QueueStore {
   private readonly queues: QueuesController;
   private readonly messages: MessagesController;
   private readonly claims: ClaimsController;
+  private readonly waiting: WaitController;
 
   constructor(options: DynamoStoreOptions) {
     const lanes = options.lanesPerQueue ?? DEFAULT_LANES_PER_QUEUE;
@@ -62,6 +69,7 @@ export class DynamoStore implements QueueStore {
     this.queues = new QueuesController(this.context, options.inlineCleanupBudget ?? DEFAULT_INLINE_CLEANUP_BUDGET);
     this.messages = new MessagesController(this.context);
     this.claims = new ClaimsController(this.context);
+    this.waiting = new WaitController(this.context, options.sleep ?? sleep);
   }
 
   createQueue(ref: QueueRef, metadata: QueueMetadata): Promise<boolean> {
@@ -122,6 +130,10 @@ export class DynamoStore implements QueueStore {
   }
   releaseClaim(ref: QueueRef, claimId: string): Promise<void> {
     return this.claims.release(ref, claimId);
+  }
+
+  waitForMessages(ref: QueueRef, what: AwaitedMessages, deadline: number): Promise<boolean> {
+    return this.waiting.waitFor(ref, what, deadline);
   }
 
   async ping(): Promise<void> {
