@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTAINERS } from '../functions/local/stack.js';
@@ -16,6 +16,7 @@ import { claimCostSpec, renderSvg, throughputSpec } from './plot.js';
 import { renderReport, type RunResults } from './report.js';
 import { measureClaimScale } from './scale.js';
 import { startBenchStack, type BenchStack } from './stack.js';
+import { keepSections } from './sections.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -240,7 +241,9 @@ async function writeReport(results: RunResults, outFile: string): Promise<void> 
   };
   if (results.load.some((r) => r.spec.kind === 'workqueue')) svgs.throughput = await plot('bench-throughput.svg', renderSvg(throughputSpec(results.load)));
   if (results.scale.length > 0) svgs.claimCost = await plot('bench-claim-cost.svg', renderSvg(claimCostSpec(results.scale)));
-  writeFileSync(outFile, renderReport(results, svgs));
+  // Sections other bench scripts write (bench/sections.ts) stay on the page.
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+  writeFileSync(outFile, keepSections(previous, renderReport(results, svgs)));
 }
 
 main().catch((err: unknown) => {
