@@ -48,16 +48,19 @@ export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
   // reads lanes (BatchGetItem) and lane partitions (Query); delete and pop delete (DeleteItem) and
   // count (UpdateItem). No index: nothing here reads one.
   messages: { table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], indexes: [] },
-  // claim = lanes (BatchGetItem) + due segments (Query) + reservations and conditional claims
-  // (UpdateItem) + the claim and its segment (PutItem); get/renew/release read the claim
+  // claim = lanes (BatchGetItem) + the queue's dead-letter policy (GetItem) + due segments (Query)
+  // + reservations and conditional claims (UpdateItem) + the claim and its segment (PutItem); a
+  // dead-lettered message moves in a transaction (Delete + Put); get/renew/release read the claim
   // (BatchGetItem), update messages, move the segment (PutItem, DeleteItem).
-  claims: { table: ['BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], indexes: [] },
+  claims: { table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], indexes: [] },
   // The sweeper (functions/sweeper/sweeper.ts) queries the sparse sweep index for due records,
   // reads their messages and lanes (BatchGetItem), deletes expired messages and finished records
   // (DeleteItem), releases expired claims and reschedules records (UpdateItem), and deletes purged
-  // generations (Query + BatchWriteItem).
+  // generations (Query + BatchWriteItem). It also runs redrive tasks: reads the task (GetItem), moves
+  // messages in transactions (Delete + Put), allocates and releases on the destination's lane, and
+  // writes the moved messages' records (PutItem); a destination queue missing is created (Put + Update).
   sweeper: {
-    table: ['BatchGetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
     indexes: ['Query'],
     onlyIndexes: [INDEX.sweep],
   },

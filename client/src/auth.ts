@@ -4,6 +4,7 @@
  * Zaqar's signed URLs (a share of one queue), and a bare X-Project-ID (local mode, or a
  * deployment that trusts the header).
  */
+import type { SignedUrlShare } from './types.js';
 
 export interface AuthContext {
   /**
@@ -39,23 +40,10 @@ export function projectId(project: string): Auth {
 }
 
 /**
- * What `POST /v2/queues/{queue}/share` answers (Zaqar's pre-signed URL data): the HMAC
- * signature over paths, methods, project and expiry.
- */
-export interface SignedUrlShare {
-  readonly signature: string;
-  /** `YYYY-MM-DDTHH:MM:SS` (UTC), as the service wrote it. */
-  readonly expires: string;
-  /** Full paths, e.g. `/v2/queues/jobs/messages`. */
-  readonly paths: readonly string[];
-  readonly methods: readonly string[];
-  readonly project: string;
-}
-
-/**
  * Zaqar's signed-URL headers (URL-Signature, URL-Expires, URL-Methods, URL-Paths) plus the share's
  * project as X-Project-ID, sent as python-zaqarclient's `signed-url` backend sends them. Only the
- * shared paths and methods are allowed; anything else is refused by the service (401/403).
+ * shared paths (and their items, e.g. `…/messages/{id}`) and methods are allowed; anything else —
+ * and anything after `expires` — is Zaqar's 404 (NotFoundError), exactly as for a missing resource.
  */
 export function signedUrl(share: SignedUrlShare): Auth {
   const headers = {

@@ -27,6 +27,10 @@ import type {
   QueuePage,
   QueueStats,
   QueueSummary,
+  Redrive,
+  RedriveOptions,
+  ShareOptions,
+  SignedUrlShare,
   Versions,
 } from './types.js';
 
@@ -134,6 +138,15 @@ export class QueuesClient {
   async openapi(): Promise<Record<string, unknown>> {
     return (await this.transport.call({ route: 'openapi', ok: [200] })).body as Record<string, unknown>;
   }
+
+  /**
+   * The address of the web console (`GET /console`) on this service, to print or open in a
+   * browser; no request is made. NOTE: the console is an HTML page for people, with nothing a
+   * program could read, so the client links to it instead of fetching it.
+   */
+  consoleUrl(): string {
+    return this.transport.url('console');
+  }
 }
 
 /** Everything under `/v2/queues/{queue}`. Get one with `client.queue(name)`. */
@@ -180,6 +193,38 @@ export class Queue {
   /** `GET …/stats`: free, claimed and total counts, oldest and newest message. */
   async stats(): Promise<QueueStats['messages']> {
     return ((await this.transport.call({ route: 'queue.stats', params: this.params, ok: [200] })).body as QueueStats).messages;
+  }
+
+  /**
+   * `POST …/share` (Zaqar's pre-signed URLs): a grant of `methods` on `paths` of this queue (and
+   * their items, e.g. `messages/{id}`) until `expires`. Whoever holds it can use exactly that
+   * with `new QueuesClient({ url, auth: signedUrl(share) })`, and nothing else. Not retried on 503.
+   */
+  async share(options: ShareOptions = {}): Promise<SignedUrlShare> {
+    const { expires, ...rest } = options;
+    const body = { ...rest, ...(expires !== undefined ? { expires: expires instanceof Date ? expires.toISOString() : expires } : {}) };
+    return (await this.transport.call({ route: 'queue.share', params: this.params, body, ok: [200] })).body as SignedUrlShare;
+  }
+
+  // ---------------------------------------------------------------- dead letters (an extension)
+
+  /**
+   * `POST …/redrive` on a dead-letter queue: moves its messages back to the queue each came from
+   * (or to `destination`), at most `max_messages_per_second`; the service runs it in slices and
+   * resumes it after a failure. 409 while one is running. Not retried on 503 (it may have started).
+   */
+  async startRedrive(options: RedriveOptions = {}): Promise<Redrive> {
+    return (await this.transport.call({ route: 'redrive.start', params: this.params, body: options, ok: [201] })).body as Redrive;
+  }
+
+  /** `GET …/redrive`: the running or last redrive, with its progress (404 when there was none). */
+  async redrive(): Promise<Redrive> {
+    return (await this.transport.call({ route: 'redrive.get', params: this.params, ok: [200] })).body as Redrive;
+  }
+
+  /** `DELETE …/redrive`: stops a running redrive; what it moved stays moved. Idempotent. */
+  async cancelRedrive(): Promise<void> {
+    await this.transport.call({ route: 'redrive.cancel', params: this.params, ok: [204] });
   }
 
   /** `POST …/purge`: deletes all messages (and subscriptions) but keeps the queue. */
@@ -287,7 +332,7 @@ export class Queue {
     return { id: lastSegment(href), href, messages: (answer.body as { messages: ClaimedMessage<T>[] }).messages };
   }
 
-  /** `GET …/claims/{id}`: age, ttl, grace and the messages still held. NotFoundError once expired. */
+  /** `GET …/claims/{id}`: age, ttl, href and the messages still held (Zaqar shows no grace). NotFoundError once expired. */
   async getClaim<T = unknown>(id: string): Promise<ClaimInfo<T>> {
     const { body } = await this.transport.call({ route: 'claim.get', params: { ...this.params, claim_id: id }, ok: [200] });
     return { ...(body as Omit<ClaimInfo<T>, 'id'>), id };

@@ -3,7 +3,7 @@
  * worker loop on top of it. No runtime dependencies: Node 20's fetch.
  */
 export { QueuesClient, Queue, type ClientOptions } from './client.js';
-export { bearer, projectId, signedUrl, type Auth, type AuthContext, type SignedUrlShare, type TokenSource } from './auth.js';
+export { bearer, projectId, signedUrl, type Auth, type AuthContext, type TokenSource } from './auth.js';
 export {
   BadRequestError,
   ConflictError,
@@ -21,6 +21,7 @@ export {
 export { IDEMPOTENT, RETRY_DEFAULTS, type RetryOptions } from './retry.js';
 export {
   worker,
+  FAILURE_MEMORY,
   systemScheduler,
   type Backoff,
   type Handler,

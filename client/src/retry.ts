@@ -31,7 +31,10 @@ export const RETRY_DEFAULTS: Required<RetryOptions> = { retries: 3, baseDelayMs:
  * Whether each route is idempotent, i.e. retried on 503 and on a lost connection. Typed by
  * RouteId: a new route in the API does not compile until it is classified here.
  * NOTE: `messages.delete` is idempotent for `?ids=` only; pop (`?pop=N`) is sent as not idempotent.
- * `queue.patch` is not: a JSON-patch `remove` that landed answers 409 when repeated.
+ * `queue.patch` is not: a JSON-patch `remove` that landed answers 409 when repeated. `queue.share`
+ * is a POST that mints a new grant each time (its default expiry is "a day from now"), so it is
+ * treated as the POST it is; it stores nothing, so asking again after a failure is always safe.
+ * `console` is an HTML page the client never requests (it only builds its URL): a GET like the rest.
  */
 export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   versions: true,
@@ -40,6 +43,7 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'ping.get': true,
   'ping.head': true,
   health: true,
+  console: true,
   'queues.list': true,
   'queue.get': true,
   'queue.create': true,
@@ -47,6 +51,10 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   'queue.delete': true,
   'queue.stats': true,
   'queue.purge': true,
+  'queue.share': false,
+  'redrive.start': false,
+  'redrive.get': true,
+  'redrive.cancel': true,
   'messages.list': true,
   'messages.post': false,
   'messages.delete': true,

@@ -93,6 +93,11 @@ export class Transport {
     return this.options.clientId;
   }
 
+  /** The absolute URL of a route (for pages the client links to rather than calls). */
+  url(route: RouteId, params?: Readonly<Record<string, string>>): string {
+    return this.options.baseUrl + buildPath(route, params);
+  }
+
   /**
    * Sends the call, retrying where retry.ts allows; resolves with the answer when its status is
    * in `spec.ok`. Throws ZaqarError (a subclass per status) or ConnectionError.

@@ -16,11 +16,18 @@ export type QueueMetadata = Schemas['QueueMetadata'] & Record<string, unknown>;
 export type MetadataPatch = NonNullable<operations['queue.patch']['requestBody']>['content']['application/openstack-messaging-v2.0-json-patch'][number];
 export type QueueSummary = Schemas['Queue'];
 export type QueueStats = Schemas['QueueStats'];
+/** A redrive of a dead-letter queue, as the service reports it. */
+export type Redrive = Schemas['Redrive'];
+/** What a redrive may be asked: where to (default: each message's source queue) and how fast. */
+export type RedriveOptions = Pick<Partial<Redrive>, 'max_messages_per_second'> & { readonly destination?: string };
 
 export type NewMessage<T = unknown> = WithBody<Schemas['NewMessage'], T>;
 export type Message<T = unknown> = WithBody<Schemas['Message'], T>;
-/** A message in a claim: its href carries `?claim_id=` and `claim_id` is set. */
-export type ClaimedMessage<T = unknown> = Message<T> & { readonly claim_id: string };
+/**
+ * A message in a claim: Zaqar's message object, exactly (`id, href, ttl, age, body`); the claim id
+ * is only in its href (`?claim_id=`) and in the claim itself (`claim.id`, the worker's `ctx.claimId`).
+ */
+export type ClaimedMessage<T = unknown> = Message<T>;
 export type PoppedMessage<T = unknown> = WithBody<Schemas['PoppedMessage'], T>;
 
 /** A claim just made. */
@@ -33,6 +40,18 @@ export interface Claim<T = unknown> {
 /** A claim as `GET …/claims/{id}` shows it. */
 export type ClaimInfo<T = unknown> = Omit<Schemas['Claim'], 'messages'> & { readonly id: string; readonly messages: Message<T>[] };
 export type ClaimBody = Schemas['ClaimBody'];
+
+/**
+ * What `queue.share()` asks for: `paths` (`messages`, `claims`; default messages), `methods`
+ * (default GET) and `expires` (an ISO 8601 date-time, or a Date; default a day from now).
+ */
+export type ShareOptions = Omit<Schemas['ShareRequest'], 'expires'> & { readonly expires?: string | Date };
+/**
+ * What `POST /v2/queues/{queue}/share` answers (Zaqar's pre-signed URL data): the HMAC signature
+ * over the sorted full paths (e.g. `/v2/queues/jobs/messages`) and methods, the project and
+ * `expires` (UTC `YYYY-MM-DDTHH:MM:SS`). Give it to `signedUrl()`.
+ */
+export type SignedUrlShare = Readonly<Schemas['SignedUrl']>;
 
 export type Health = Schemas['Health'];
 export type Versions = Schemas['Versions'];

@@ -16,8 +16,9 @@
  * - On success deletes the message with its claim id (and, if the claim was lost meanwhile,
  *   without one, so a finished message is not redone needlessly).
  * - On failure leaves the message in its claim. `onFailure: 'release'` (default) releases the
- *   claim once all its messages are settled, after a backoff growing with the message's
- *   claim_count, so it is retried soon but not in a hot loop; `'leave'` lets the claim expire.
+ *   claim once all its messages are settled, after a backoff growing with the number of times
+ *   this worker has seen the message fail (failures.ts: Zaqar tells a client no delivery count),
+ *   so it is retried soon but not in a hot loop; `'leave'` lets the claim expire.
  * - Empty claims back off (500 ms doubling to 10 s, jittered, minus the time the empty claim
  *   took) unless the service held the request for the long-poll `wait`: a server without long
  *   polling is not hammered, and a long-polling one is asked again at once.
@@ -28,6 +29,7 @@
  */
 import type { Queue } from './client.js';
 import { BadRequestError, NotFoundError } from './errors.js';
+import { FailureCounts } from './failures.js';
 import { QUERY_BOUNDS } from './generated/routes.js';
 import type { Claim, ClaimedMessage } from './types.js';
 
@@ -49,6 +51,13 @@ export interface HandlerContext {
   readonly claimId: string;
   /** Aborted when the worker no longer holds the message (claim lost, or given back at shutdown). */
   readonly signal: AbortSignal;
+  /**
+   * Failed deliveries of this message this worker has seen before this one (0 the first time).
+   * Counted by the worker, not the service: another worker, or this one after a restart, starts
+   * at 0: a hint for backing off or giving up, not a limit that holds across workers (that is
+   * Zaqar's `_max_claim_count` with a dead-letter queue, counted by the service).
+   */
+  readonly failures: number;
 }
 
 export type Handler<T> = (message: ClaimedMessage<T>, context: HandlerContext) => unknown;
@@ -85,7 +94,10 @@ export interface WorkerOptions {
   readonly heartbeatSeconds?: number;
   /** What to do with a failed message's claim (default 'release', after `releaseBackoff`). */
   readonly onFailure?: 'release' | 'leave';
-  /** Delay before releasing a failed message: min·2^(claim_count−1), capped, jittered (default 1 s → 60 s). */
+  /**
+   * Delay before releasing a failed message: min·2^(n−1) for its n-th failure seen by this
+   * worker (the most failed message of the claim counts), capped, jittered (default 1 s → 60 s).
+   */
   readonly releaseBackoff?: Backoff;
   /** Delay after an empty or failed claim: doubles from min to max, jittered (default 500 ms → 10 s). */
   readonly idleBackoff?: Backoff;
@@ -117,6 +129,9 @@ export interface WorkerReport {
 /** The most messages one claim may ask for, as the OpenAPI document says. */
 const MAX_CLAIM_LIMIT = QUERY_BOUNDS['claims.create'].limit.maximum;
 
+/** Message ids whose failures the worker remembers (about 1 MB at most): the least recently failed go first. */
+export const FAILURE_MEMORY = 10_000;
+
 const DEFAULTS = {
   concurrency: 1,
   claimTtl: 60,
@@ -138,7 +153,7 @@ interface ClaimState {
   readonly id: string;
   /** Ids of messages whose handler (or delete) has not finished. */
   readonly pending: Set<string>;
-  /** claim_count of each failed message. */
+  /** For each failed message, how many times this worker has seen it fail (this time included). */
   readonly failedCounts: number[];
   /** Aborted when the worker stops holding the claim. */
   readonly abort: AbortController;
@@ -168,6 +183,7 @@ class Worker<T> {
   private readonly scheduler: Scheduler;
   private readonly report: WorkerReport = { claims: 0, succeeded: 0, failed: 0, undeleted: 0, abandoned: 0, released: 0, lost: 0 };
   private readonly claims = new Map<string, ClaimState>();
+  private readonly failures = new FailureCounts(FAILURE_MEMORY);
   private readonly handlers = new Set<Promise<void>>();
   /** Renewals and delayed releases in flight. */
   private readonly background = new Set<Promise<void>>();
@@ -330,13 +346,15 @@ class Worker<T> {
   private async handle(state: ClaimState, message: ClaimedMessage<T>): Promise<void> {
     let ok = false;
     try {
-      await this.handler(message, { queue: this.queue, claimId: state.id, signal: state.abort.signal });
+      const failures = this.failures.get(message.id);
+      await this.handler(message, { queue: this.queue, claimId: state.id, signal: state.abort.signal, failures });
       ok = true;
+      this.failures.forget(message.id);
     } catch (err) {
       // A handler given back at shutdown was already counted as abandoned (and the worker may have resolved).
       if (!state.givenBack) {
         this.report.failed++;
-        state.failedCounts.push(message.claim_count ?? 1);
+        state.failedCounts.push(this.failures.add(message.id));
         this.error(err, { kind: 'handler', claimId: state.id, messageId: message.id });
       }
     }

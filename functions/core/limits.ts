@@ -54,6 +54,11 @@ export const LIMITS = {
   WAIT_SECONDS_MAX: 20,
   WAIT_SECONDS_DEFAULT: 0,
 
+  /** Redrive: messages moved per second at most (`max_messages_per_second`). */
+  REDRIVE_RATE_MIN: 1,
+  REDRIVE_RATE_MAX: 500,
+  REDRIVE_RATE_DEFAULT: 100,
+
   /** `_max_claim_count` range (dead-letter feature). */
   MAX_CLAIM_COUNT_MAX: 1_000_000,
 } as const;

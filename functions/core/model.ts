@@ -125,6 +125,26 @@ export interface BulkDeleteResult {
   readonly claimed: string[];
 }
 
+export interface RedriveOptions {
+  /** Where the messages go; undefined = back to the queue each was dead-lettered from. */
+  readonly destination?: string;
+  /** Moves per second at most. */
+  readonly ratePerSecond: number;
+}
+
+/** A redrive of a dead-letter queue and how far it got. */
+export interface RedriveTask {
+  readonly status: 'running' | 'completed' | 'cancelled';
+  readonly destination?: string;
+  readonly ratePerSecond: number;
+  /** Messages moved so far. */
+  readonly moved: number;
+  /** Messages left where they were: held by a live claim, with nowhere to go back to, or gone meanwhile. */
+  readonly skipped: number;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+}
+
 export interface QueueStore {
   /** Creates the queue; false when it already existed (its metadata is then left as it was). */
   createQueue(ref: QueueRef, metadata: QueueMetadata): Promise<boolean>;
@@ -176,6 +196,13 @@ export interface QueueStore {
    * on a cheap signal, never on the queries a claim or a listing runs.
    */
   waitForMessages(ref: QueueRef, what: AwaitedMessages, deadline: number): Promise<boolean>;
+
+  /** Starts moving this (dead-letter) queue's messages back; a conflict (409) while one runs. */
+  startRedrive(ref: QueueRef, options: RedriveOptions): Promise<RedriveTask>;
+  /** The queue's last redrive, or undefined when it never had one. */
+  getRedrive(ref: QueueRef): Promise<RedriveTask | undefined>;
+  /** Cancels a running redrive. Idempotent. */
+  cancelRedrive(ref: QueueRef): Promise<void>;
 
   /** Cheap round trip to storage; throws when storage is unreachable. */
   ping(): Promise<void>;

@@ -39,6 +39,8 @@ export function buildHomeDocument() {
       'rel/queue_stats': { 'href-template': `${Q}/stats`, 'href-vars': qv, hints: hints(['GET']) },
       'rel/queue_purge': { 'href-template': `${Q}/purge`, 'href-vars': qv, hints: hints(['POST'], true) },
       'rel/queue_share': { 'href-template': `${Q}/share`, 'href-vars': qv, hints: hints(['POST'], true) },
+      // Extension (not in Zaqar): move dead-lettered messages back (docs/design.md, "Dead letters").
+      'rel/queue_redrive': { 'href-template': `${Q}/redrive`, 'href-vars': qv, hints: hints(['POST', 'GET', 'DELETE'], true) },
       'rel/messages': {
         'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed,wait,ids}`,
         'href-vars': {

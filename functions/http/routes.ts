@@ -52,6 +52,9 @@ export const ROUTES = [
   { id: 'queue.stats', method: 'GET', path: `${Q}/stats`, group: 'queues', summary: 'Queue statistics' },
   { id: 'queue.purge', method: 'POST', path: `${Q}/purge`, group: 'queues', summary: 'Purge messages' },
   { id: 'queue.share', method: 'POST', path: `${Q}/share`, group: 'queues', summary: 'Pre-signed URL for the queue (Zaqar share)' },
+  { id: 'redrive.start', method: 'POST', path: `${Q}/redrive`, group: 'queues', summary: "Start moving a dead-letter queue's messages back (extension)" },
+  { id: 'redrive.get', method: 'GET', path: `${Q}/redrive`, group: 'queues', summary: 'Progress of the queue\'s redrive (extension)' },
+  { id: 'redrive.cancel', method: 'DELETE', path: `${Q}/redrive`, group: 'queues', summary: 'Cancel the queue\'s redrive (extension)' },
 
   { id: 'messages.post', method: 'POST', path: `${Q}/messages`, group: 'messages', summary: 'Post messages' },
   { id: 'messages.list', method: 'GET', path: `${Q}/messages`, group: 'messages', longPoll: true, summary: 'List messages, or get by ?ids=' },

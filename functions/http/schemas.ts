@@ -32,6 +32,7 @@ export type ComponentName =
   | 'Claim'
   | 'ShareRequest'
   | 'SignedUrl'
+  | 'Redrive'
   | 'Versions'
   | 'HomeDocument'
   | 'Health';
@@ -256,6 +257,21 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
       project: { type: 'string' },
       expires: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$', description: 'UTC, without a zone designator (as Zaqar).' },
       signature: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA256, hex.' },
+    },
+    additionalProperties: false,
+  },
+  Redrive: {
+    type: 'object',
+    description: 'A redrive (request: `destination` and `max_messages_per_second` only; answer: every field).',
+    properties: {
+      status: { enum: ['running', 'completed', 'cancelled'] },
+      destination: { oneOf: [QUEUE_NAME, { type: 'null' }], description: 'null: back to the queue each message was dead-lettered from.' },
+      max_messages_per_second: int(LIMITS.REDRIVE_RATE_MIN, LIMITS.REDRIVE_RATE_MAX, { default: LIMITS.REDRIVE_RATE_DEFAULT }),
+      moved: { ...nonNegative, description: 'Messages moved so far.' },
+      skipped: { ...nonNegative, description: 'Messages left in place: held by a live claim, with nowhere to go back to, or gone meanwhile.' },
+      started: { type: 'string', format: 'date-time' },
+      updated: { type: 'string', format: 'date-time' },
+      href: relativeHref('This redrive.'),
     },
     additionalProperties: false,
   },
@@ -589,6 +605,27 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
     },
   },
 
+  'redrive.start': {
+    description:
+      "An extension (SQS's redrive; Zaqar has none): moves this dead-letter queue's messages — those in it when the redrive starts — " +
+      'back to the queue each was dead-lettered from, or to `destination`, one transaction per message, at most `max_messages_per_second`. ' +
+      'The first slice runs at once, the sweeper runs the rest; messages held by a live claim stay. One redrive per queue at a time.',
+    requestBody: { description: 'Optional: where to and how fast.', required: false, schema: ref('Redrive') },
+    responses: {
+      201: { description: 'Started (and its first slice run).', schema: ref('Redrive'), headers: location('`…/redrive`.') },
+      400: invalid('destination or max_messages_per_second'),
+      409: errorResponse('A redrive of this queue is already running.'),
+    },
+  },
+  'redrive.get': {
+    description: 'The queue\'s last redrive and how far it got.',
+    responses: { 200: { description: 'Its progress.', schema: ref('Redrive') }, 404: notFound('A redrive of this queue') },
+  },
+  'redrive.cancel': {
+    description: 'Stops a running redrive; what it moved stays moved. Idempotent.',
+    responses: { 204: noContent('Cancelled (or none was running).') },
+  },
+
   'messages.post': {
     description: `Creates the queue if missing. The whole body may be at most ${LIMITS.MESSAGE_POST_MAX_BYTES} bytes (or the queue's \`_max_messages_post_size\`).`,
     requestBody: {
@@ -618,7 +655,12 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
   'messages.list': {
     description: 'Without `ids`: a page in posting order, strictly after `marker`. With `ids`: those messages.',
     query: [
-      { name: 'marker', in: 'query', description: 'Opaque position from a `next` link.', schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
+      {
+        name: 'marker',
+        in: 'query',
+        description: 'Opaque position from a `next` link (per-lane positions `<lane>.<sequence>` joined by `-`; a bare number is lane 0).',
+        schema: { type: 'string', pattern: '^(?:[0-9]{1,16}|[0-9]{1,3}\\.[0-9]{1,16}(?:-[0-9]{1,3}\\.[0-9]{1,16})*)$' },
+      },
       limitParam(LIMITS.MESSAGES_PER_PAGE_MAX, LIMITS.MESSAGES_PER_PAGE_DEFAULT, 'messages per page'),
       bool('echo', 'Include messages posted with the caller\u2019s Client-ID.'),
       bool('include_claimed', 'Include claimed messages.'),

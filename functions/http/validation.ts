@@ -4,7 +4,7 @@
  */
 import { ApiError, badRequest, INVALID_REQUEST, invalidQueueName } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import type { NewMessage, QueueMetadata } from '../core/model.js';
+import type { NewMessage, QueueMetadata, RedriveOptions } from '../core/model.js';
 import { parseExpires } from '../auth/signed-url.js';
 import { INVALID_BODY_TITLE } from './request.js';
 
@@ -426,4 +426,27 @@ export function parseShareRequest(text: string | undefined, now: number): ShareR
     expiresMs = parsed;
   }
   return { paths, methods, expiresMs };
+}
+
+/**
+ * POST …/redrive body (optional): `{destination?: queue name, max_messages_per_second?: integer}`.
+ * Without a destination each message goes back to the queue it was dead-lettered from.
+ */
+export function parseRedriveRequest(text: string | undefined, ownQueue: string): RedriveOptions {
+  if (text === undefined || text.trim() === '') return { ratePerSecond: LIMITS.REDRIVE_RATE_DEFAULT };
+  const doc = parseJson(text);
+  if (!isObject(doc)) throw badRequest('Document type not supported.', INVALID_BODY);
+  const unknown = Object.keys(doc).filter((k) => k !== 'destination' && k !== 'max_messages_per_second');
+  if (unknown.length > 0) throw badRequest(`Unknown field(s): ${unknown.join(', ')}.`, INVALID_BODY);
+  const { destination, max_messages_per_second: rate } = doc as { destination?: unknown; max_messages_per_second?: unknown };
+  if (destination !== undefined) {
+    if (typeof destination !== 'string' || destination.length === 0 || destination.length > LIMITS.QUEUE_NAME_MAX || !QUEUE_NAME_RE.test(destination)) {
+      throw badRequest('destination must be a valid queue name.', INVALID_BODY);
+    }
+    if (destination === ownQueue) throw badRequest('destination must name another queue.', INVALID_BODY);
+  }
+  if (rate !== undefined && (!isInt(rate) || rate < LIMITS.REDRIVE_RATE_MIN || rate > LIMITS.REDRIVE_RATE_MAX)) {
+    throw badRequest(`max_messages_per_second must be an integer from ${LIMITS.REDRIVE_RATE_MIN} to ${LIMITS.REDRIVE_RATE_MAX}.`, INVALID_BODY);
+  }
+  return { ratePerSecond: (rate as number | undefined) ?? LIMITS.REDRIVE_RATE_DEFAULT, ...(destination !== undefined ? { destination } : {}) };
 }

@@ -54,6 +54,7 @@ describe('retry rules', () => {
     ['POST claims', (c) => c.queue('q').claim(), false],
     ['DELETE messages?pop', (c) => c.queue('q').pop(1), false],
     ['PATCH queue metadata', (c) => c.queue('q').patchMetadata([{ op: 'remove', path: '/metadata/k' }]), false],
+    ['POST share', (c) => c.queue('q').share(), false],
   ];
 
   it.each(cases)('503 on %s: retried = %s', async (_, call, retried) => {
@@ -113,9 +114,9 @@ describe('retry rules', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it('the non-idempotent routes are exactly POST messages, POST claims and PATCH queue (pop is marked per call)', () => {
+  it('the non-idempotent routes are exactly POST messages, POST claims, POST share, POST redrive and PATCH queue (pop is marked per call)', () => {
     const notIdempotent = (Object.keys(IDEMPOTENT) as RouteId[]).filter((id) => !IDEMPOTENT[id]).sort();
-    expect(notIdempotent).toEqual(['claims.create', 'messages.post', 'queue.patch']);
+    expect(notIdempotent).toEqual(['claims.create', 'messages.post', 'queue.patch', 'queue.share', 'redrive.start']);
   });
 
   it('isRetryable, as a table', () => {
@@ -253,6 +254,26 @@ describe('requests and errors', () => {
     expect(requests[0]?.url.search).toBe('?limit=3');
     expect(JSON.parse(requests[0]?.body ?? '')).toEqual({ ttl: 60, grace: 60 });
     expect(requests[1]?.url.search).toBe('?limit=3&wait=20');
+  });
+
+  it('share sends paths, methods and expires (a Date as ISO 8601 UTC); {} leaves every default to the service', async () => {
+    const grant = { paths: ['/v2/queues/q/messages'], methods: ['GET'], project: 'p1', expires: '2030-01-01T00:00:00', signature: 'ab' };
+    const { client, requests } = clientWith(() => jsonResponse(200, grant));
+    expect(await client.queue('q').share({ paths: ['messages', 'claims'], methods: ['GET', 'DELETE'], expires: new Date(Date.UTC(2030, 0, 1)) })).toEqual(grant);
+    await client.queue('q').share({ expires: '2030-01-01T00:00:00' });
+    await client.queue('q').share();
+    expect(requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(Array(3).fill('POST /v2/queues/q/share'));
+    expect(requests.map((r) => JSON.parse(r.body ?? ''))).toEqual([
+      { paths: ['messages', 'claims'], methods: ['GET', 'DELETE'], expires: '2030-01-01T00:00:00.000Z' },
+      { expires: '2030-01-01T00:00:00' },
+      {},
+    ]);
+  });
+
+  it('consoleUrl is the console route on the client’s service, without a request', () => {
+    const { client, requests } = clientWith(() => jsonResponse(200, {}), { url: 'https://api.example.com/v2/' });
+    expect(client.consoleUrl()).toBe('https://api.example.com/console');
+    expect(requests).toHaveLength(0);
   });
 
   it('tolerates a base URL ending in /v2 or a slash', async () => {

@@ -127,14 +127,14 @@ describe('worker: failures', () => {
   it('a crashing handler’s messages are released with a backoff and redelivered until they succeed', async () => {
     const queue = newQueueName();
     await postNumbers(queue, 0, 6);
-    const attempts = new Map<number, number[]>(); // body → claim_count of each delivery
+    const attempts = new Map<number, number[]>(); // body → ctx.failures of each delivery
     const done = new Set<number>();
     const stop = new AbortController();
     const options = testOptions({ concurrency: 3, signal: stop.signal });
     const report = await worker<number>(
       client.queue(queue),
-      (m) => {
-        attempts.set(m.body, [...(attempts.get(m.body) ?? []), m.claim_count ?? 0]);
+      (m, ctx) => {
+        attempts.set(m.body, [...(attempts.get(m.body) ?? []), ctx.failures]);
         if (m.body % 2 === 0 && attempts.get(m.body)?.length === 1) throw new Error(`boom ${m.body}`);
         done.add(m.body);
         if (done.size === 6) stop.abort();
@@ -143,8 +143,8 @@ describe('worker: failures', () => {
     );
     expect(report).toMatchObject({ succeeded: 6, failed: 3, undeleted: 0 });
     expect(report.released).toBeGreaterThanOrEqual(1);
-    for (const body of [0, 2, 4]) expect(attempts.get(body)).toEqual([1, 2]);
-    for (const body of [1, 3, 5]) expect(attempts.get(body)).toEqual([1]);
+    for (const body of [0, 2, 4]) expect(attempts.get(body)).toEqual([0, 1]);
+    for (const body of [1, 3, 5]) expect(attempts.get(body)).toEqual([0]);
     expect(options.errors.map((e) => (e as Error).message).sort()).toEqual(['boom 0', 'boom 2', 'boom 4']);
     expect((await client.queue(queue).stats()).total).toBe(0);
   });
@@ -156,8 +156,8 @@ describe('worker: failures', () => {
     const stop = new AbortController();
     const running = worker<number>(
       client.queue(queue),
-      (m) => {
-        deliveries.push(m.claim_count ?? 0);
+      (_m, ctx) => {
+        deliveries.push(ctx.failures);
         if (deliveries.length === 1) throw new Error('crash');
         stop.abort();
       },
@@ -169,7 +169,7 @@ describe('worker: failures', () => {
     // ...until the claim's TTL has passed on the server.
     stack.clock.advance(61_000);
     const report = await running;
-    expect(deliveries).toEqual([1, 2]);
+    expect(deliveries).toEqual([0, 1]);
     expect(report).toMatchObject({ failed: 1, succeeded: 1, released: 0 });
     expect((await client.queue(queue).stats()).total).toBe(0);
   });
@@ -255,13 +255,13 @@ describe('worker: shutdown', () => {
 });
 
 describe('worker: idle queue', () => {
-  it('backs off on empty claims when the server answers at once (wait ignored), and sends wait', async () => {
+  it('backs off on empty claims when the server answers at once (wait 0), and sends wait', async () => {
     const queue = newQueueName();
     await client.queue(queue).create();
     const scheduler = new ManualScheduler();
     const { client: recorded, requests, state } = recordedClient();
     const stop = new AbortController();
-    const running = worker(recorded.queue(queue), () => undefined, testOptions({ wait: 20, signal: stop.signal, scheduler, idleBackoff: { minMs: 1_000, maxMs: 8_000 } }));
+    const running = worker(recorded.queue(queue), () => undefined, testOptions({ wait: 0, signal: stop.signal, scheduler, idleBackoff: { minMs: 1_000, maxMs: 8_000 } }));
     const claims = () => requests.filter(isRequest('POST', /\/claims$/));
     const pauses: number[] = [];
     let elapsed = 0;
@@ -277,15 +277,44 @@ describe('worker: idle queue', () => {
     await running;
     // One claim per pause; pauses double (jittered) from ~1 s to ~8 s: no tight loop.
     expect(claims().length).toBe(pauses.length + 1);
-    expect(claims().every((r) => r.url.searchParams.get('wait') === '20')).toBe(true);
+    expect(claims().every((r) => r.url.searchParams.get('wait') === '0')).toBe(true);
     expect(pauses.every((p) => p >= 500 && p <= 8_000)).toBe(true);
     expect(pauses.slice(3).every((p) => p >= 4_000)).toBe(true);
     expect(claims().length).toBeLessThanOrEqual(20);
   });
 });
 
+describe('worker: long polling (wait)', () => {
+  it('holds one claim open on an idle queue, and handles a message posted meanwhile as soon as the server answers', async () => {
+    const queue = newQueueName();
+    await client.queue(queue).create();
+    const { client: recorded, requests, answered, state } = recordedClient();
+    const claims = () => requests.filter(isRequest('POST', /\/claims$/));
+    const stop = new AbortController();
+    const handled: number[] = [];
+    const running = worker<number>(recorded.queue(queue), (m) => void handled.push(m.body), testOptions({ wait: 20, signal: stop.signal }));
+    await eventually(() => expect(claims()).toHaveLength(1));
+    // The server holds it (a server without long polling would have answered, and the worker would claim again).
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(claims()).toHaveLength(1);
+    expect(state.inFlight).toBe(1);
+    await client.queue(queue).post([{ body: 7 }]);
+    await eventually(() => expect(handled).toEqual([7]));
+    const answeredClaims = answered.filter(isRequest('POST', /\/claims$/));
+    expect(answeredClaims[0]?.status).toBe(201); // the claim that waited brought it
+    expect(claims().every((r) => r.url.searchParams.get('wait') === '20')).toBe(true);
+    // A stop does not cut a long poll short: the next message ends it, and the stopping worker gives it back.
+    stop.abort();
+    await client.queue(queue).post([{ body: 8 }]);
+    const report = await running;
+    expect(report).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(handled).toEqual([7]);
+    expect(await client.queue(queue).stats()).toMatchObject({ total: 1, claimed: 0 });
+  });
+});
+
 describe('worker: edge cases (a scripted service)', () => {
-  const message = (id: string, claimId: string) => ({ id, href: `/v2/queues/q/messages/${id}?claim_id=${claimId}`, ttl: 3600, age: 0, body: id, claim_id: claimId, claim_count: 1 });
+  const message = (id: string, claimId: string) => ({ id, href: `/v2/queues/q/messages/${id}?claim_id=${claimId}`, ttl: 3600, age: 0, body: id });
   const claimed = (claimId: string, ids: string[]) =>
     jsonResponse(201, { messages: ids.map((id) => message(id, claimId)) }, { location: `/v2/queues/q/claims/${claimId}` });
   const scripted = (responder: Responder) => {
@@ -351,6 +380,55 @@ describe('worker: edge cases (a scripted service)', () => {
     expect(report).toMatchObject({ lost: 1, succeeded: 1, undeleted: 0 });
     expect(requests.filter((r) => r.method === 'DELETE').map((r) => r.url.search)).toEqual(['?claim_id=c1', '']);
     expect(options.errors).toHaveLength(1); // the renewal's NotFoundError
+  });
+
+  it('a message that keeps failing is released after a backoff that doubles with the failures this worker counted', async () => {
+    const scheduler = new ManualScheduler();
+    const stop = new AbortController();
+    let held = false;
+    let claimNo = 0;
+    const releasedAt: number[] = [];
+    const { queue } = scripted((req) => {
+      if (req.method === 'POST') {
+        if (held) return new Response(null, { status: 204 });
+        held = true;
+        return claimed(`c${++claimNo}`, ['m1']);
+      }
+      if (req.method === 'DELETE' && /\/claims\//.test(req.url.pathname)) {
+        held = false;
+        releasedAt.push(scheduler.now());
+        if (releasedAt.length === 4) stop.abort();
+      }
+      return new Response(null, { status: 204 });
+    });
+    const failedAt: number[] = [];
+    const seen: number[] = [];
+    const running = worker(
+      queue,
+      (_m, ctx) => {
+        seen.push(ctx.failures);
+        failedAt.push(scheduler.now());
+        throw new Error('poison');
+      },
+      testOptions({ scheduler, signal: stop.signal, releaseBackoff: { minMs: 1_000, maxMs: 60_000 }, idleBackoff: { minMs: 100_000, maxMs: 100_000 } }),
+    );
+    // Only in-memory promises are in flight: a few turns of the event loop settle them.
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    for (let step = 0; releasedAt.length < 4 && step < 50; step++) {
+      await settle();
+      scheduler.advanceToNext();
+    }
+    const report = await running;
+    expect(seen).toEqual([0, 1, 2, 3]);
+    // The n-th failure waits min·2^(n−1) with equal jitter: between half of that and all of it.
+    const delays = releasedAt.map((at, i) => at - (failedAt[i] as number));
+    delays.forEach((delay, n) => {
+      expect(delay).toBeGreaterThanOrEqual(500 * 2 ** n);
+      expect(delay).toBeLessThanOrEqual(1_000 * 2 ** n);
+    });
+    expect(report).toMatchObject({ claims: 4, failed: 4, released: 4, succeeded: 0 });
   });
 
   it('rejects options that cannot work', async () => {

@@ -157,6 +157,20 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     expect((sealedClaim.body?.messages as { body: unknown }[])[0]?.body).toEqual({ secret: 1 });
     await call('DELETE', `${qe}/messages`, undefined, { pop: '1' });
     await call('DELETE', qe);
+    // Dead letters: a message claimed past its queue's limit moves; redrive moves it back.
+    const qs = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+    const dlq = `q-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v2/queues/${dlq}`, {});
+    await call('PUT', qs, { _max_claim_count: 1, _dead_letter_queue: dlq });
+    await call('POST', `${qs}/messages`, { messages: [{ body: 'poison' }] });
+    const first = await call('POST', `${qs}/claims`, { ttl: 60, grace: 60 }, { limit: '1' });
+    const firstHref = (first.body?.messages as { href: string }[])[0]?.href ?? '';
+    const firstId = new URL(firstHref, 'http://x').searchParams.get('claim_id') ?? '';
+    await call('DELETE', `${qs}/claims/${firstId}`);
+    await call('POST', `${qs}/claims`, { ttl: 60, grace: 60 }, { limit: '1' });
+    await call('POST', `/v2/queues/${dlq}/redrive`, { max_messages_per_second: 10 });
+    await call('GET', `/v2/queues/${dlq}/redrive`);
+    await call('DELETE', `/v2/queues/${dlq}/redrive`);
     // Left for the sweeper: a claimed message and a free one, both expired by its clock.
     const q2 = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
     await call('POST', `${q2}/messages`, { messages: [{ body: 1, ttl: 60 }, { body: 2, ttl: 60 }] });

@@ -252,6 +252,17 @@ describe('live responses match the document', () => {
     expect((await call('DELETE', claimUrl)).status).toBe(204);
     expect((await call('POST', `${Q}/claims?limit=21`)).status).toBe(400);
 
+    // dead letters and redrive (an extension)
+    const dlq = newQueueName();
+    expect((await call('PUT', `/v2/queues/${dlq}`)).status).toBe(201);
+    expect((await call('POST', `/v2/queues/${dlq}/redrive`, { body: { destination: dlq } })).status).toBe(400);
+    expect((await call('GET', `/v2/queues/${dlq}/redrive`)).status).toBe(404);
+    const started = await call('POST', `/v2/queues/${dlq}/redrive`, { body: { destination: q, max_messages_per_second: 5 } });
+    expect(started.status).toBe(201);
+    expect((await call('GET', `/v2/queues/${dlq}/redrive`)).status).toBe(200);
+    expect((await call('DELETE', `/v2/queues/${dlq}/redrive`)).status).toBe(204);
+    expect((await call('DELETE', `/v2/queues/${dlq}`)).status).toBe(204);
+
     // pop, delete, purge, delete queue
     expect((await call('DELETE', `${Q}/messages?pop=2`)).json.messages).toHaveLength(2);
     expect((await call('DELETE', `${Q}/messages?ids=${[m2, m3, m4, m5, m6].join(',')}`)).status).toBe(204);

@@ -477,16 +477,26 @@ describe('counters', () => {
     expect(isEmptyDelta({ total: -1 })).toBe(false);
   });
 
-  it('addDueRecordsUpdate: unguarded, either sign', () => {
-    const input = addDueRecordsUpdate(T, ref, 2, -1);
-    expect(input).toEqual({
+  it('addDueRecordsUpdate: adding is unguarded; removing never takes the count below zero', () => {
+    const add = addDueRecordsUpdate(T, ref, 2, 1);
+    expect(add).toEqual({
       TableName: T,
       Key: LANE2,
       UpdateExpression: 'ADD #dn :n',
       ExpressionAttributeNames: { '#dn': 'dn' },
-      ExpressionAttributeValues: { ':n': -1 },
+      ExpressionAttributeValues: { ':n': 1 },
     });
-    expectWellFormed(input);
+    const remove = addDueRecordsUpdate(T, ref, 2, -1);
+    expect(remove).toEqual({
+      TableName: T,
+      Key: LANE2,
+      UpdateExpression: 'ADD #dn :n',
+      ConditionExpression: '#dn >= :least',
+      ExpressionAttributeNames: { '#dn': 'dn' },
+      ExpressionAttributeValues: { ':n': -1, ':least': 1 },
+    });
+    expectWellFormed(add);
+    expectWellFormed(remove);
   });
 });
 

@@ -5,7 +5,7 @@
  * what the retry starts from — marshalled, as the document client hands it over), a claim failing
  * half-way, and a consumer that vanished with a reservation.
  */
-import { DeleteCommand, DynamoDBDocumentClient, BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,8 @@ type Handler = (input: UpdateCommandInput) => unknown;
 function queue(lane: Item, handlers: Partial<Record<UpdateKind, Handler>>, due: Item[] = []) {
   ddb.on(BatchGetCommand).callsFake(async () => ({ Responses: { [TABLE_NAME]: [{ ...lane }] } }));
   ddb.on(QueryCommand).resolves({ Items: due });
+  // The queue's metadata (dead-letter policy): none here.
+  ddb.on(GetCommand).resolves({});
   ddb.on(PutCommand).resolves({});
   ddb.on(DeleteCommand).resolves({});
   ddb.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => {

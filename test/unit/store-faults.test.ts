@@ -198,8 +198,12 @@ describe('a producer that vanished mid-post', () => {
     ddb.on(QueryCommand).resolves({ Items: [landed, tombstone(2), tombstone(3)] });
     const page = await store.listMessages(ref, { limit: 10, echo: true, includeClaimed: true, includeDelayed: true, clientId: CLIENT });
     expect(page.messages.map((m) => m.seq)).toEqual([1]);
-    expect(puts().map((p) => p.Item)).toEqual([tombstone(1), tombstone(2), tombstone(3)]);
-    expect(puts().every((p) => p.ConditionExpression === 'attribute_not_exists(#pk)')).toBe(true);
+    // Tombstones where nothing landed (conditional), then the landed message's expiry record.
+    const fences = puts().filter((p) => p.ConditionExpression !== undefined);
+    expect(fences.map((p) => p.Item)).toEqual([tombstone(1), tombstone(2), tombstone(3)]);
+    expect(fences.every((p) => p.ConditionExpression === 'attribute_not_exists(#pk)')).toBe(true);
+    const records = puts().filter((p) => p.ConditionExpression === undefined).map((p) => p.Item);
+    expect(records).toEqual([expect.objectContaining({ [A.kind]: KIND.expiry, [A.seqs]: [[0, 1]], [A.sweepAt]: landed[A.expires] })]);
     expect(sent('releaseCounted')).toEqual([expect.objectContaining({ ExpressionAttributeNames: expect.objectContaining({ '#i': 'i_gone' }) })]);
     expect(sent('releaseCounted').map(valuesIn)).toEqual([{ ':start': 1, ':n': 1, ':d': 0 }]);
   });

@@ -50,7 +50,7 @@ const updates = (kind: UpdateKind) => updatesOf(ddb.commandCalls(UpdateCommand),
 describe('a sweep run', () => {
   it('reads every shard of the sweep index, due by the clock minus the skew margin', async () => {
     const result = await sweeper().sweep();
-    expect(result).toEqual({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0, scanned: 0, durationMs: 0, budgetHit: false });
+    expect(result).toEqual({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, redriven: 0, skipped: 0, scanned: 0, durationMs: 0, budgetHit: false });
     // Shards in a random order (two sweepers at once start apart), every one of them.
     const inputs = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
     expect(inputs).toEqual(expect.arrayContaining(SWEEP_SHARD_KEYS.map((shard) => sweepQuery(TABLE_NAME, shard, CUTOFF, 50))));
@@ -180,7 +180,7 @@ describe('what the run does with each kind of record', () => {
     ddb.on(DeleteCommand).resolves({});
     expect(await sweeper().sweep()).toMatchObject({ recordsDeleted: 1 });
     expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { ConditionExpression: '#v = :v', ExpressionAttributeValues: { ':v': 2 } });
-    expect(updates('addDueRecords').map(valuesIn)).toEqual([{ ':n': -1 }]);
+    expect(updates('addDueRecords').map(valuesIn)).toEqual([{ ':n': -1, ':least': 1 }]);
   });
 
   it('a segment still holding live messages is looked at again later', async () => {

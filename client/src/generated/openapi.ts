@@ -218,6 +218,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/queues/{queue_name}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress of the queue's redrive (extension)
+         * @description The queue's last redrive and how far it got.
+         */
+        get: operations["redrive.get"];
+        put?: never;
+        /**
+         * Start moving a dead-letter queue's messages back (extension)
+         * @description An extension (SQS's redrive; Zaqar has none): moves this dead-letter queue's messages — those in it when the redrive starts — back to the queue each was dead-lettered from, or to `destination`, one transaction per message, at most `max_messages_per_second`. The first slice runs at once, the sweeper runs the rest; messages held by a live claim stay. One redrive per queue at a time.
+         */
+        post: operations["redrive.start"];
+        /**
+         * Cancel the queue's redrive (extension)
+         * @description Stops a running redrive; what it moved stays moved. Idempotent.
+         */
+        delete: operations["redrive.cancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/queues/{queue_name}/messages": {
         parameters: {
             query?: never;
@@ -474,6 +502,25 @@ export interface components {
             expires: string;
             /** @description HMAC-SHA256, hex. */
             signature: string;
+        };
+        /** @description A redrive (request: `destination` and `max_messages_per_second` only; answer: every field). */
+        Redrive: {
+            /** @enum {unknown} */
+            status?: "running" | "completed" | "cancelled";
+            /** @description null: back to the queue each message was dead-lettered from. */
+            destination?: string | null;
+            /** @default 100 */
+            max_messages_per_second?: number;
+            /** @description Messages moved so far. */
+            moved?: number;
+            /** @description Messages left in place: held by a live claim, with nowhere to go back to, or gone meanwhile. */
+            skipped?: number;
+            /** Format: date-time */
+            started?: string;
+            /** Format: date-time */
+            updated?: string;
+            /** @description This redrive. */
+            href?: string;
         };
         Versions: {
             versions: {
@@ -1509,10 +1556,249 @@ export interface operations {
             };
         };
     };
+    "redrive.get": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redrive"];
+                };
+            };
+            /** @description Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A redrive of this queue does not exist (or belongs to another queue or project). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "redrive.start": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: where to and how fast. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Redrive"];
+            };
+        };
+        responses: {
+            /** @description Started (and its first slice run). */
+            201: {
+                headers: {
+                    /** @description `…/redrive`. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redrive"];
+                };
+            };
+            /** @description Invalid input: destination or max_messages_per_second. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A redrive of this queue is already running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "redrive.cancel": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path: {
+                /** @description Queue name: letters, digits, `_`, `-` and `.`. */
+                queue_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled (or none was running). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "messages.list": {
         parameters: {
             query?: {
-                /** @description Opaque position from a `next` link. */
+                /** @description Opaque position from a `next` link (per-lane positions `<lane>.<sequence>` joined by `-`; a bare number is lane 0). */
                 marker?: string;
                 /** @description How many messages per page. */
                 limit?: number;

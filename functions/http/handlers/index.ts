@@ -4,6 +4,7 @@ import type { RouteHandler } from '../context.js';
 import * as claims from './claims.js';
 import * as messages from './messages.js';
 import * as queues from './queues.js';
+import * as redrive from './redrive.js';
 import * as share from './share.js';
 import * as system from './system.js';
 
@@ -23,6 +24,9 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   'queue.stats': queues.queueStats,
   'queue.purge': queues.purgeQueue,
   'queue.share': share.shareQueue,
+  'redrive.start': redrive.startRedrive,
+  'redrive.get': redrive.getRedrive,
+  'redrive.cancel': redrive.cancelRedrive,
   'messages.post': messages.postMessages,
   'messages.list': messages.listMessages,
   'messages.delete': messages.deleteMessages,

@@ -1,5 +1,6 @@
 /** Queue routes: create, get, JSON-patch, delete, list, stats, purge. */
-import { ApiError, conflict, notFound } from '../../core/errors.js';
+import { checkDeadLetterPolicy } from '../../core/dead-letter.js';
+import { ApiError, conflict, INVALID_REQUEST, notFound } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import type { QueueMetadata } from '../../core/model.js';
 import { queueRef, type RouteHandler } from '../context.js';
@@ -26,6 +27,7 @@ const withDefaults = (meta: QueueMetadata | undefined): QueueMetadata => ({ ...R
 export const createQueue: RouteHandler = async (ctx) => {
   const ref = queueRef(ctx);
   const metadata = parseQueueMetadata(rawBody(ctx.event));
+  checkDeadLetterPolicy(metadata, ref.queue, INVALID_REQUEST);
   const created = await ctx.deps.store.createQueue(ref, metadata);
   return empty(created ? 201 : 204, { location: queueHref(ref.queue) });
 };
@@ -58,7 +60,8 @@ export const patchQueue: RouteHandler = async (ctx) => {
       if (op === 'remove') delete next[key];
       else next[key] = value;
     }
-    return validateMetadata(next, INVALID_BODY);
+    checkDeadLetterPolicy(validateMetadata(next, INVALID_BODY), ref.queue, INVALID_BODY);
+    return next;
   });
   if (result === undefined) throw notFound(`Queue ${ref.queue} does not exist for project ${ref.project}`);
   return json(200, withDefaults(result));

@@ -12,23 +12,26 @@
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { QueueRef } from '../../core/model.js';
 import { lifeOf, membersOf, num, str, type Item } from './codec.js';
-import { isCurrentRecord } from './lanes.js';
+import { FENCE_AFTER_MS, isCurrentRecord } from './lanes.js';
 import { batchDeleteKeys, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed } from './errors.js';
 import {
   addDueRecordsUpdate,
   countersUpdate,
   deleteExpiredMessage,
+  deleteLapsedClaim,
   deleteRecord,
   deleteSegment,
   partitionKeysQuery,
   releaseMessageUpdate,
+  releasedSegmentUpdate,
   rescheduleRecord,
   type CounterDelta,
   type Member,
 } from './requests.js';
-import { ATTR as A, KIND, laneKey, lanePk, messageKey, padSeq, parseCleanupPk, parseLanePk, PART, type Key } from './schema.js';
-import { parseSegment } from './take.js';
+import { ATTR as A, KIND, laneKey, lanePk, messageKey, padSeq, parseCleanupPk, parseLanePk, parseRedrivePk, PART, type Key } from './schema.js';
+import { runRedrive } from './redrive.js';
+import { fenceSegmentTake, parseSegment, type Segment } from './take.js';
 
 /** Items per page when listing what to delete. */
 const PAGE = 100;
@@ -48,9 +51,13 @@ export interface CleanupCounts {
   floorDeleted: number;
   /** Conditional writes refused because a consumer (or another sweeper) got there first. */
   skipped: number;
+  /** Messages moved back by redrive tasks. */
+  redriven: number;
 }
 
-export const emptyCounts = (): CleanupCounts => ({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0 });
+export const emptyCounts = (): CleanupCounts => ({ expiredDeleted: 0, released: 0, recordsDeleted: 0, floorDeleted: 0, skipped: 0, redriven: 0 });
+/** How long one sweeper run spends on one redrive task (the task's own rate bounds what it moves). */
+const REDRIVE_SLICE_MS = 10_000;
 
 const keyOf = (item: Item): Key => ({ [A.pk]: String(item[A.pk]), [A.sk]: String(item[A.sk]) }) as Key;
 
@@ -106,16 +113,35 @@ export async function cleanupGeneration(
   return { deleted, done: true };
 }
 
-/** Lane floors a sweep run has read (lane key → floor), so each lane is read once per run. */
-export type Floors = Map<string, number>;
+/** Lanes a sweep run has read (lane key → floor and due-record count), so each lane is read once per run. */
+export type Floors = Map<string, { floor: number; dueRecords: number }>;
+
+async function lanesOf(ctx: StoreContext, ref: QueueRef, lanes: readonly number[], floors: Floors): Promise<void> {
+  const missing = [...new Set(lanes)].map((l) => laneKey(ref, l)).filter((k) => !floors.has(keyString(k)));
+  if (missing.length === 0) return;
+  const found = await batchGet(ctx, missing);
+  for (const k of missing) {
+    const item = found.get(keyString(k));
+    floors.set(keyString(k), { floor: num(item?.[A.floor]), dueRecords: num(item?.[A.dueRecords]) });
+  }
+}
 
 async function floorsOf(ctx: StoreContext, ref: QueueRef, members: readonly Member[], floors: Floors): Promise<(lane: number) => number> {
-  const missing = [...new Set(members.map(([l]) => l))].map((l) => laneKey(ref, l)).filter((k) => !floors.has(keyString(k)));
-  if (missing.length > 0) {
-    const found = await batchGet(ctx, missing);
-    for (const k of missing) floors.set(keyString(k), num(found.get(keyString(k))?.[A.floor]));
-  }
-  return (lane) => floors.get(keyString(laneKey(ref, lane))) ?? 0;
+  await lanesOf(ctx, ref, members.map(([l]) => l), floors);
+  return (lane) => floors.get(keyString(laneKey(ref, lane)))?.floor ?? 0;
+}
+
+/**
+ * A segment the sweeper keeps must be counted in its lane's due records, or consumers might not
+ * read the lane's due partition: a count found at zero (a write lost half-way) is repaired here.
+ */
+async function ensureCounted(ctx: StoreContext, ref: QueueRef, lane: number, floors: Floors): Promise<void> {
+  await lanesOf(ctx, ref, [lane], floors);
+  const k = keyString(laneKey(ref, lane));
+  const seen = floors.get(k);
+  if (!seen || seen.dueRecords > 0) return;
+  await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, 1)));
+  floors.set(k, { ...seen, dueRecords: 1 });
 }
 
 /**
@@ -133,6 +159,13 @@ export async function processRecord(ctx: StoreContext, record: Item, cutoff: num
     if (done) await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteRecord(ctx.table, key))));
     return deleted;
   }
+  if (kind === KIND.redrive) {
+    const ref = parseRedrivePk(key.pk);
+    if (!ref) return 0;
+    const task = await runRedrive(ctx, ref, REDRIVE_SLICE_MS);
+    counts.redriven += task.moved - num(record.moved);
+    return Math.max(1, task.moved - num(record.moved));
+  }
   const where = parseLanePk(key.pk);
   if (!where) return 0;
   const { ref, lane } = where;
@@ -143,8 +176,8 @@ export async function processRecord(ctx: StoreContext, record: Item, cutoff: num
     return 1;
   }
   if (kind === KIND.expiry) return expire(ctx, ref, lane, record, cutoff, counts);
-  if (kind === KIND.claim) return releaseClaim(ctx, ref, record, cutoff, counts);
-  return settleSegment(ctx, ref, lane, record, cutoff, counts);
+  if (kind === KIND.claim) return releaseClaim(ctx, ref, record, cutoff, counts, floors);
+  return settleSegment(ctx, ref, lane, record, cutoff, counts, floors);
 }
 
 /** Adds counter deltas per lane, guarded by each lane's smallest sequence involved (a purge since wins). */
@@ -204,7 +237,7 @@ async function expire(ctx: StoreContext, ref: QueueRef, lane: number, record: It
  * An expired claim's segment: its messages still carrying the claim lose it (so they count as free
  * without stats reading the claim), and the segment becomes a released one that consumers drain.
  */
-async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cutoff: number, counts: CleanupCounts): Promise<number> {
+async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cutoff: number, counts: CleanupCounts, floors: Floors): Promise<number> {
   const seg = parseSegment(record);
   if (!seg?.claimId) return 0;
   const claimId = seg.claimId;
@@ -218,31 +251,11 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
   await countLanes(ctx, ref, deltas);
   const key = keyOf(record);
   // The claim itself is over (renewing it would have moved this segment).
-  await conditional(counts, () =>
-    ctx.client.send(
-      new DeleteCommand({
-        TableName: ctx.table,
-        Key: { [A.pk]: lanePk(PART.claims, ref, seg.lane), [A.sk]: claimId },
-        ConditionExpression: '#dsk = :dsk',
-        ExpressionAttributeNames: { '#dsk': A.dueSk },
-        ExpressionAttributeValues: { ':dsk': key[A.sk] },
-      }),
-    ),
-  );
+  await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteLapsedClaim(ctx.table, ref, claimId, key[A.sk]))));
   if (await waitingIn(ctx, ref, seg, cutoff)) {
     // Its messages wait for consumers: the segment stays, as a released one.
-    await conditional(counts, () =>
-      ctx.client.send(
-        new UpdateCommand({
-          TableName: ctx.table,
-          Key: key,
-          UpdateExpression: 'SET #k = :released, #swt = :at ADD #v :one',
-          ConditionExpression: '#k = :claim',
-          ExpressionAttributeNames: { '#k': A.kind, '#swt': A.sweepAt, '#v': A.recordVersion },
-          ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': cutoff + SEGMENT_REVISIT_MS, ':one': 1 },
-        }),
-      ),
-    );
+    await conditional(counts, () => ctx.client.send(new UpdateCommand(releasedSegmentUpdate(ctx.table, key, cutoff + SEGMENT_REVISIT_MS))));
+    await ensureCounted(ctx, ref, seg.lane, floors);
   } else {
     await dropSegment(ctx, ref, seg.lane, key, seg.version, counts);
   }
@@ -264,18 +277,30 @@ async function waitingIn(ctx: StoreContext, ref: QueueRef, seg: { members: reado
 async function dropSegment(ctx: StoreContext, ref: QueueRef, lane: number, key: Key, version: number, counts: CleanupCounts): Promise<void> {
   if (await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, key, version))))) {
     counts.recordsDeleted++;
-    await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1)));
+    // Never below zero (a count already too low stays at zero until a repair).
+    await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1))).catch((err: unknown) => {
+      if (!isConditionalCheckFailed(err)) throw err;
+    });
   }
 }
 
-/** A released or delayed segment: deleted once nothing in it is left to hand out, looked at again later otherwise. */
-async function settleSegment(ctx: StoreContext, ref: QueueRef, lane: number, record: Item, cutoff: number, counts: CleanupCounts): Promise<number> {
-  const seg = parseSegment(record);
+/**
+ * A released or delayed segment: deleted once nothing in it is left to hand out, looked at again
+ * later otherwise. A vanished consumer's take on it is given back first (as readers do).
+ */
+async function settleSegment(ctx: StoreContext, ref: QueueRef, lane: number, record: Item, cutoff: number, counts: CleanupCounts, floors: Floors): Promise<number> {
+  let seg = parseSegment(record);
   if (!seg) return 0;
   const key = keyOf(record);
-  // A consumer's take in flight (readers give back stale ones when they read the segment), or messages still to hand out.
+  const stale = seg.reservations.filter((r) => cutoff - r.at > FENCE_AFTER_MS);
+  if (stale.length > 0) {
+    await Promise.all(stale.map((r) => fenceSegmentTake(ctx, ref, seg as Segment, r, cutoff)));
+    seg = { ...seg, reservations: seg.reservations.filter((r) => !stale.includes(r)) };
+  }
+  // A consumer's take in flight, or messages still to hand out: kept (and counted, so consumers read it).
   if (seg.reservations.length > 0 || (await waitingIn(ctx, ref, seg, cutoff))) {
     await conditional(counts, () => ctx.client.send(new UpdateCommand(rescheduleRecord(ctx.table, key, cutoff + SEGMENT_REVISIT_MS))));
+    await ensureCounted(ctx, ref, lane, floors);
   } else {
     await dropSegment(ctx, ref, lane, key, seg.version, counts);
   }

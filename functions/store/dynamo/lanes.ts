@@ -11,6 +11,7 @@ import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import {
   addDueRecordsUpdate,
   dueRecord,
+  expiryRecord,
   finishReservationUpdate,
   getProducer,
   putMessage,
@@ -21,7 +22,7 @@ import {
   touchProducer,
   type Member,
 } from './requests.js';
-import { ATTR as A, dueSk, KIND, laneKey, lanePk, messageKey, newToken, PART } from './schema.js';
+import { ATTR as A, dueSk, expirySk, KIND, laneKey, lanePk, messageKey, newToken, PART } from './schema.js';
 
 /**
  * A post in flight longer than this is taken to have lost its producer (API Gateway gives a
@@ -108,11 +109,19 @@ export async function fence(ctx: StoreContext, ref: QueueRef, lane: LaneState, p
       if (!isConditionalCheckFailed(err)) throw err; // the message landed (or another reader fenced it)
     }
   });
-  // Count what landed: the range now holds messages and tombstones only.
+  // What landed gets what its producer would have written after it: expiry records and delayed
+  // segments (the range now holds messages and tombstones only), then it is counted.
   const items = await batchGet(ctx, seqs.map((seq) => messageKey(ref, lane.lane, seq)));
-  const landed = [...items.values()].filter((i) => i[A.tombstone] === undefined && isVisible(i, lane.floor, 0)).length;
+  const landed = [...items.values()].filter((i) => i[A.tombstone] === undefined && isVisible(i, lane.floor, 0));
+  const records = postRecords(
+    ref,
+    lane.lane,
+    landed.map((i) => ({ seq: num(i[A.seq]), expiresAt: num(i[A.expires]), ...(num(i[A.due]) > now ? { dueAt: num(i[A.due]) } : {}) })),
+  );
+  await Promise.all(records.map((Item) => ctx.client.send(new PutCommand({ TableName: ctx.table, Item }))));
+  const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
   try {
-    await ctx.client.send(new UpdateCommand(releaseUpdate(ctx.table, ref, lane.lane, post.token, post.start, { total: landed, dueRecords: 0 })));
+    await ctx.client.send(new UpdateCommand(releaseUpdate(ctx.table, ref, lane.lane, post.token, post.start, { total: landed.length, dueRecords })));
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     try {
@@ -195,6 +204,45 @@ export function isCurrentRecord(members: readonly Member[], floorOf: (lane: numb
   if (!first) return false;
   const floor = floorOf(first[0]);
   return floor === undefined || first[1] > floor;
+}
+
+/** Messages of one post as its records see them. */
+export interface PostedEntry {
+  readonly seq: number;
+  readonly expiresAt: number;
+  /** Delay end, for a delayed message. */
+  readonly dueAt?: number;
+}
+
+/** Delayed segments hold at most this many messages (a claim takes at most 20 at once). */
+const DELAYED_SEGMENT_MAX = 20;
+
+/**
+ * The records a post leaves beside its messages: one expiry record per distinct expiry (the
+ * sweeper deletes them then; stats subtracts them until it has), one delayed segment per distinct
+ * delay end (consumers take them from there once due), at most DELAYED_SEGMENT_MAX messages each.
+ */
+export function postRecords(ref: QueueRef, lane: number, entries: readonly PostedEntry[]): Item[] {
+  const group = (key: (e: PostedEntry) => number | undefined) => {
+    const out = new Map<number, Member[]>();
+    for (const e of entries) {
+      const k = key(e);
+      if (k === undefined) continue;
+      out.set(k, [...(out.get(k) ?? []), [lane, e.seq]]);
+    }
+    return out;
+  };
+  const records: Item[] = [];
+  for (const [expiresAt, members] of group((e) => e.expiresAt)) {
+    records.push(expiryRecord({ ref, lane, members, expiresAt, sk: expirySk(expiresAt, newToken()) }));
+  }
+  for (const [dueAt, members] of group((e) => e.dueAt)) {
+    for (let i = 0; i < members.length; i += DELAYED_SEGMENT_MAX) {
+      const part = members.slice(i, i + DELAYED_SEGMENT_MAX);
+      records.push(dueRecord({ ref, lane, members: part, kind: KIND.delayed, dueAt, sk: dueSk(dueAt, KIND.delayed, newToken()) }));
+    }
+  }
+  return records;
 }
 
 /** Writes a message where nothing is (see putMessage); false when a reader fenced the slot. */

@@ -21,25 +21,22 @@ import type {
 import { byPostingOrder, isClaimedAt, isVisible, num, str, toMessage, type Item, type LaneState } from './codec.js';
 import { backoff, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem, sleep } from './errors.js';
-import { giveBack, producerLane, putNew, readLanes } from './lanes.js';
+import { giveBack, postRecords, producerLane, putNew, readLanes } from './lanes.js';
 import {
   allocUpdate,
   countersUpdate,
   deleteClaimedMessage,
   deleteOwnMessage,
   deleteUnclaimedMessage,
-  dueRecord,
-  expiryRecord,
   messageItem,
   messageRangeQuery,
   deletePoppedMessage,
   releaseMessageUpdate,
   releaseUpdate,
   type CounterDelta,
-  type Member,
   type NewMessageItem,
 } from './requests.js';
-import { ATTR as A, dueSk, expirySk, KIND, laneKey, messageKey, newClaimId, newMessageId, newToken, parseMessageId } from './schema.js';
+import { ATTR as A, KIND, laneKey, messageKey, newClaimId, newMessageId, newToken, parseMessageId } from './schema.js';
 import { addDelta, claimMessage, finishTake, startLane, takeMessages, type Taken } from './take.js';
 
 /** Message writes of one post in flight at once. */
@@ -81,7 +78,7 @@ export class MessagesController {
       });
       // A reader fenced this post (it took longer than the fence allows): give it up cleanly.
       if (written.some((ok) => !ok)) throw new Error('post fenced by a reader: its producer took too long');
-      const records = recordsFor(ref, lane, items, now);
+      const records = postRecords(ref, lane, items.map((m) => ({ seq: m.seq, expiresAt: now + m.ttl * 1000, ...(m.delay > 0 ? { dueAt: now + m.delay * 1000 } : {}) })));
       await Promise.all(records.map((Item) => ctx.client.send(new PutCommand({ TableName: ctx.table, Item }))));
       const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
       await this.release(ref, lane, token, start, { total: items.length, dueRecords });
@@ -368,29 +365,6 @@ export async function applyCounters(ctx: StoreContext, ref: QueueRef, deltas: Ma
       }
     }),
   );
-}
-
-/** The expiry records (one per distinct expiry) and delayed segments (one per distinct delay end) of a post. */
-function recordsFor(ref: QueueRef, lane: number, items: readonly NewMessageItem[], now: number): Item[] {
-  const group = (key: (m: NewMessageItem) => number) => {
-    const out = new Map<number, Member[]>();
-    for (const m of items) {
-      const k = key(m);
-      if (k < 0) continue;
-      const list = out.get(k) ?? [];
-      list.push([lane, m.seq]);
-      out.set(k, list);
-    }
-    return out;
-  };
-  const records: Item[] = [];
-  for (const [expiresAt, members] of group((m) => now + m.ttl * 1000)) {
-    records.push(expiryRecord({ ref, lane, members, expiresAt, sk: expirySk(expiresAt, newToken()) }));
-  }
-  for (const [dueAt, members] of group((m) => (m.delay > 0 ? now + m.delay * 1000 : -1))) {
-    records.push(dueRecord({ ref, lane, members, kind: KIND.delayed, dueAt, sk: dueSk(dueAt, KIND.delayed, newToken()) }));
-  }
-  return records;
 }
 
 const seqOfSk = (item: Item): number => Number(item[A.sk]);

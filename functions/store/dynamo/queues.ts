@@ -19,6 +19,12 @@ const PURGE_ATTEMPTS = 8;
 
 const parseMeta = (item: Item | undefined): QueueMetadata => JSON.parse(String(item?.[A.meta] ?? '{}')) as QueueMetadata;
 
+/** A queue's metadata (eventually consistent read), or undefined when it does not exist. */
+export async function queueMetadata(ctx: StoreContext, ref: QueueRef): Promise<QueueMetadata | undefined> {
+  const out = await ctx.client.send(new GetCommand(getRegistry(ctx.table, ref)));
+  return out.Item ? parseMeta(out.Item) : undefined;
+}
+
 export class QueuesController {
   constructor(
     private readonly ctx: StoreContext,
@@ -44,9 +50,8 @@ export class QueuesController {
   }
 
   /** The queue's metadata, or undefined when it does not exist. */
-  async metadata(ref: QueueRef): Promise<QueueMetadata | undefined> {
-    const out = await this.ctx.client.send(new GetCommand(getRegistry(this.ctx.table, ref)));
-    return out.Item ? parseMeta(out.Item) : undefined;
+  metadata(ref: QueueRef): Promise<QueueMetadata | undefined> {
+    return queueMetadata(this.ctx, ref);
   }
 
   async updateMetadata(ref: QueueRef, change: (current: QueueMetadata) => QueueMetadata): Promise<QueueMetadata | undefined> {

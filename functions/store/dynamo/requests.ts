@@ -21,6 +21,7 @@ import {
   padSeq,
   producerKey,
   projectPk,
+  redriveKey,
   QUEUE_SK_PREFIX,
   queueSk,
   registryKey,
@@ -317,6 +318,8 @@ export interface CounterDelta {
   readonly claims?: number;
   readonly deleted?: number;
   readonly expired?: number;
+  readonly deadLettered?: number;
+  readonly redriven?: number;
 }
 
 const COUNTERS: ReadonlyArray<[keyof CounterDelta, string]> = [
@@ -326,6 +329,8 @@ const COUNTERS: ReadonlyArray<[keyof CounterDelta, string]> = [
   ['claims', A.claims],
   ['deleted', A.deleted],
   ['expired', A.expired],
+  ['deadLettered', A.deadLettered],
+  ['redriven', A.redriven],
 ];
 
 /** True when the delta changes nothing (no request needed). */
@@ -362,16 +367,18 @@ export function countersUpdate(
 }
 
 /**
- * Counts records added to (or, negative, removed from) a lane's due partition. Unguarded: a count
- * too high only costs a query; the sweeper repairs a count found too low.
+ * Counts records added to (or, negative, removed from) a lane's due partition. Adding is unguarded
+ * (a count too high only costs a query); removing never takes the count below zero (the sweeper
+ * repairs a count found too low where it finds a record the count misses).
  */
 export function addDueRecordsUpdate(table: string, ref: QueueRef, lane: number, n: number) {
   return {
     TableName: table,
     Key: laneKey(ref, lane),
     UpdateExpression: 'ADD #dn :n',
+    ...(n < 0 ? { ConditionExpression: '#dn >= :least' } : {}),
     ExpressionAttributeNames: names(A.dueRecords),
-    ExpressionAttributeValues: { ':n': n },
+    ExpressionAttributeValues: { ':n': n, ...(n < 0 ? { ':least': -n } : {}) },
   };
 }
 
@@ -487,12 +494,14 @@ export function claimMessageUpdate(
   graceExp: number,
   now: number,
   raiseGrace = true,
+  maxClaims?: number,
 ) {
   return {
     TableName: table,
     Key: messageKey(ref, lane, seq),
     UpdateExpression: `SET #ci = :cid, #ce = :cexp, #cc = if_not_exists(#cc, :zero) + :one${raiseGrace ? ', #gx = :gx' : ''}`,
-    ConditionExpression: `${CLAIMABLE}${raiseGrace ? ' AND (attribute_not_exists(#gx) OR #gx <= :gx)' : ''}`,
+    // With a dead-letter policy, a message claimed maxClaims times already is not claimed again (it moves).
+    ConditionExpression: `${CLAIMABLE}${raiseGrace ? ' AND (attribute_not_exists(#gx) OR #gx <= :gx)' : ''}${maxClaims !== undefined ? ' AND (attribute_not_exists(#cc) OR #cc < :max)' : ''}`,
     ExpressionAttributeNames: names(...CLAIMABLE_NAMES, A.claimId, A.claimCount),
     ExpressionAttributeValues: {
       ':cid': claimId,
@@ -501,10 +510,60 @@ export function claimMessageUpdate(
       ':one': 1,
       ':now': now,
       ...(raiseGrace ? { ':gx': graceExp } : {}),
+      ...(maxClaims !== undefined ? { ':max': maxClaims } : {}),
     },
     ReturnValues: 'ALL_OLD' as const,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
+}
+
+/**
+ * Moves a message to another queue in one transaction: the source is deleted under `condition`
+ * and the copy written where nothing is — never in both queues, never in neither. The token makes
+ * an SDK retry of a transaction that landed idempotent (DynamoDB remembers it for 10 minutes).
+ */
+function moveTransaction(
+  table: string,
+  source: Key,
+  condition: string,
+  attrNames: Record<string, string>,
+  values: Record<string, unknown>,
+  copy: Item,
+  token: string,
+) {
+  return {
+    ClientRequestToken: token,
+    TransactItems: [
+      { Delete: { TableName: table, Key: source, ConditionExpression: condition, ExpressionAttributeNames: attrNames, ExpressionAttributeValues: values } },
+      { Put: { TableName: table, Item: copy, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: names(A.pk) } },
+    ],
+  };
+}
+
+/** Dead-lettering: only a claimable message (as a claim would take it) that has been claimed `maxClaims` times. */
+export function deadLetterTransaction(table: string, ref: QueueRef, lane: number, seq: number, id: string, maxClaims: number, now: number, copy: Item, token: string) {
+  return moveTransaction(
+    table,
+    messageKey(ref, lane, seq),
+    `${CLAIMABLE} AND #id = :id AND #cc >= :max`,
+    names(...CLAIMABLE_NAMES, A.id, A.claimCount),
+    { ':now': now, ':id': id, ':max': maxClaims },
+    copy,
+    token,
+  );
+}
+
+/** Redrive: only a live message no live claim holds. */
+export function redriveTransaction(table: string, ref: QueueRef, lane: number, seq: number, id: string, now: number, copy: Item, token: string) {
+  return moveTransaction(
+    table,
+    messageKey(ref, lane, seq),
+    'attribute_exists(#ex) AND #id = :id AND (attribute_not_exists(#ce) OR #ce <= :now)',
+    names(A.expires, A.id, A.claimExp),
+    { ':now': now, ':id': id },
+    copy,
+    token,
+  );
 }
 
 /** Pop, second step: delete the message this pop claimed (see MessagesController.pop). */
@@ -808,6 +867,29 @@ export function renewClaimUpdate(
   };
 }
 
+/** Deletes a claim record whose segment is `dueSk` (unless a renew moved it since: the claim is then live). */
+export function deleteLapsedClaim(table: string, ref: QueueRef, claimId: string, dueSkSeen: string) {
+  return {
+    TableName: table,
+    Key: claimKey(ref, claimId),
+    ConditionExpression: '#dsk = :dsk',
+    ExpressionAttributeNames: names(A.dueSk),
+    ExpressionAttributeValues: { ':dsk': dueSkSeen },
+  };
+}
+
+/** A lapsed claim's segment becomes a released one (its messages lost the claim); looked at again at `at`. */
+export function releasedSegmentUpdate(table: string, key: Key, at: number) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET #k = :released, #swt = :at ADD #v :one',
+    ConditionExpression: '#k = :claim',
+    ExpressionAttributeNames: names(A.kind, A.sweepAt, A.recordVersion),
+    ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': at, ':one': 1 },
+  };
+}
+
 /** Deletes the claim record only while it is live (release); returns it. */
 export function releaseClaimDelete(table: string, ref: QueueRef, claimId: string) {
   return {
@@ -830,6 +912,97 @@ export function releasedUpdate(table: string, ref: QueueRef, lane: number) {
     ConditionExpression: 'attribute_exists(#sk)',
     ExpressionAttributeNames: names(A.released, A.sk),
     ExpressionAttributeValues: { ':one': 1 },
+  };
+}
+
+// ------------------------------------------------------------------ redrive tasks
+
+export interface RedriveTaskInput {
+  readonly ref: QueueRef;
+  /** Where messages go: undefined = back to each message's source queue. */
+  readonly destination?: string;
+  readonly ratePerSecond: number;
+  readonly now: number;
+  /** Lane → last sequence at the start: messages that arrive later are not part of this redrive. */
+  readonly upTo: Record<string, number>;
+}
+
+/** A new redrive task, unless one is running (a finished or cancelled one is replaced). */
+export function putRedriveTask(table: string, t: RedriveTaskInput) {
+  const key = redriveKey(t.ref);
+  return {
+    TableName: table,
+    Item: {
+      ...key,
+      [A.kind]: KIND.redrive,
+      status: 'running',
+      ...(t.destination !== undefined ? { dest: t.destination } : {}),
+      rate: t.ratePerSecond,
+      moved: 0,
+      skipped: 0,
+      started: t.now,
+      updated: t.now,
+      upTo: t.upTo,
+      pos: {},
+      [A.recordVersion]: 1,
+      [A.sweepShard]: sweepShard(key.pk),
+      [A.sweepAt]: t.now,
+    },
+    ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :running',
+    ExpressionAttributeNames: { ...names(A.pk), '#status': 'status' },
+    ExpressionAttributeValues: { ':running': 'running' },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/**
+ * Saves a redrive's progress (positions per lane, counts, status) only over the version it read:
+ * of two runners at once, one saves and the other stops. `nextRun` puts it back on the sweep index.
+ */
+export function saveRedriveProgress(
+  table: string,
+  ref: QueueRef,
+  version: number,
+  progress: { pos: Record<string, number>; moved: number; skipped: number; status: string; now: number; nextRun?: number },
+) {
+  const running = progress.nextRun !== undefined;
+  return {
+    TableName: table,
+    Key: redriveKey(ref),
+    UpdateExpression: `SET #pos = :pos, #moved = :moved, #skipped = :skipped, #status = :status, #updated = :now, #v = :next${running ? ', #swt = :at' : ''}${running ? '' : ' REMOVE #sws, #swt'}`,
+    ConditionExpression: '#v = :v AND #status = :running',
+    ExpressionAttributeNames: {
+      '#pos': 'pos',
+      '#moved': 'moved',
+      '#skipped': 'skipped',
+      '#status': 'status',
+      '#updated': 'updated',
+      ...names(A.recordVersion, A.sweepAt),
+      ...(running ? {} : names(A.sweepShard)),
+    },
+    ExpressionAttributeValues: {
+      ':pos': progress.pos,
+      ':moved': progress.moved,
+      ':skipped': progress.skipped,
+      ':status': progress.status,
+      ':now': progress.now,
+      ':next': version + 1,
+      ':v': version,
+      ':running': 'running',
+      ...(running ? { ':at': progress.nextRun } : {}),
+    },
+  };
+}
+
+/** Cancels a running redrive (what it moved stays moved). */
+export function cancelRedriveUpdate(table: string, ref: QueueRef, now: number) {
+  return {
+    TableName: table,
+    Key: redriveKey(ref),
+    UpdateExpression: 'SET #status = :cancelled, #updated = :now ADD #v :one REMOVE #sws, #swt',
+    ConditionExpression: '#status = :running',
+    ExpressionAttributeNames: { '#status': 'status', '#updated': 'updated', ...names(A.recordVersion, A.sweepShard, A.sweepAt) },
+    ExpressionAttributeValues: { ':cancelled': 'cancelled', ':running': 'running', ':now': now, ':one': 1 },
   };
 }
 

@@ -42,6 +42,8 @@ export const ATTR = {
   claimCount: 'cc',
   /** Delay end (ms) of a delayed message. */
   due: 'du',
+  /** A dead-lettered message's source queue (where a redrive takes it back by default). */
+  source: 'src',
   /** A hole a reader filled after its producer vanished: never a message. */
   tombstone: 'tb',
 
@@ -65,6 +67,9 @@ export const ATTR = {
    * due at once without changing `dn`, and long polls watch the lane items (store/dynamo/waiting.ts).
    */
   released: 'nr',
+  /** Lifetime counters: messages moved out to a dead-letter queue, and out of one by a redrive. */
+  deadLettered: 'ndl',
+  redriven: 'nrd',
   /** Lane 0 only: the queue exists. */
   live: 'live',
   /** Lane 0 only: producers registered so far (they are spread round-robin over the lanes). */
@@ -118,6 +123,8 @@ export const KIND = {
   delayed: 'D',
   /** Physical cleanup of a purged or deleted queue (sweeper only). */
   cleanup: 'F',
+  /** A redrive task: moves a dead-letter queue's messages back (sweeper and its route). */
+  redrive: 'T',
 } as const;
 export type Kind = (typeof KIND)[keyof typeof KIND];
 
@@ -232,6 +239,10 @@ export const expiryKey = (ref: QueueRef, lane: number, sk: string): Key => key(l
 /** Upper bound of every sort key due at or before `at` (inclusive). */
 export const dueUpTo = (at: number): string => `${padTime(at)}#~`;
 export const timeOfSk = (sk: string): number => Number(sk.slice(0, TIME_DIGITS));
+
+/** The redrive task of a (dead-letter) queue: at most one at a time. */
+export const redriveKey = (ref: QueueRef): Key => key(`T#${queuePart(ref)}`, 'redrive');
+export const parseRedrivePk = (pk: string): QueueRef | undefined => (pk.startsWith('T#') ? parseCleanupPk(`F#${pk.slice(2)}`) : undefined);
 
 /** The sweeper's cleanup record of a purged or deleted queue. */
 export const cleanupKey = (ref: QueueRef, generation: number): Key => key(`F#${queuePart(ref)}`, String(generation));

@@ -5,6 +5,7 @@
  * - messages.ts: posting, listing, reading, deleting, popping;
  * - claims.ts: claims (through the take engine in take.ts, shared with pop);
  * - stats.ts: statistics from the lanes' counters;
+ * - move.ts and redrive.ts: dead-lettering and redriving messages between queues;
  * - cleanup.ts: what the sweeper does with due records;
  * - waiting.ts: long polling, waiting for something to claim or list;
  * with the layout in schema.ts, every request built in requests.ts, and items decoded in codec.ts.
@@ -26,6 +27,8 @@ import type {
   QueueStats,
   QueueStore,
   QueueSummary,
+  RedriveOptions,
+  RedriveTask,
   StoredMessage,
 } from '../../core/model.js';
 import { ClaimsController } from './claims.js';
@@ -37,6 +40,7 @@ import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueStats } from './stats.js';
 import { sleep } from './errors.js';
 import { WaitController, type Sleep } from './waiting.js';
+import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
 export const DEFAULT_LANES_PER_QUEUE = 64;
@@ -134,6 +138,16 @@ export class DynamoStore implements QueueStore {
 
   waitForMessages(ref: QueueRef, what: AwaitedMessages, deadline: number): Promise<boolean> {
     return this.waiting.waitFor(ref, what, deadline);
+  }
+
+  startRedrive(ref: QueueRef, options: RedriveOptions): Promise<RedriveTask> {
+    return startRedrive(this.context, ref, options);
+  }
+  getRedrive(ref: QueueRef): Promise<RedriveTask | undefined> {
+    return getRedrive(this.context, ref);
+  }
+  cancelRedrive(ref: QueueRef): Promise<void> {
+    return cancelRedrive(this.context, ref);
   }
 
   async ping(): Promise<void> {

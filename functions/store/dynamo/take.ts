@@ -20,14 +20,17 @@
  * back as a segment due when the claim would have expired.
  */
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeadLetterPolicy } from '../../core/dead-letter.js';
 import type { QueueRef } from '../../core/model.js';
 import { membersOf, num, parseLane, readyOf, reservationsOf, str, type Item, type LaneState, type Reservation } from './codec.js';
 import type { StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { FENCE_AFTER_MS, giveBack, isCurrentRecord, queueCacheKey, readLanes, type QueueView } from './lanes.js';
+import { deadLetter } from './move.js';
 import {
   claimMessageUpdate,
   countersUpdate,
+  deleteLapsedClaim,
   deleteSegment,
   dueQuery,
   finishReservationUpdate,
@@ -39,7 +42,7 @@ import {
   type Intent,
   type Member,
 } from './requests.js';
-import { ATTR as A, claimKey, KIND, newToken, type Key } from './schema.js';
+import { ATTR as A, KIND, newToken, type Key } from './schema.js';
 
 /** Rounds of reserve-and-take before a take settles for fewer than it asked (each round reserves what is still wanted). */
 const MAX_ROUNDS = 8;
@@ -320,19 +323,9 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
     addDelta(pending, seg.lane, { dueRecords: -1 });
     // A claim's segment: the expired claim it came from is gone for good (unless renewed since).
     if (seg.kind === KIND.claim && seg.claimId) {
-      await ctx.client
-        .send(
-          new DeleteCommand({
-            TableName: ctx.table,
-            Key: claimKey(ref, seg.claimId),
-            ConditionExpression: '#dsk = :dsk',
-            ExpressionAttributeNames: { '#dsk': A.dueSk },
-            ExpressionAttributeValues: { ':dsk': seg.key[A.sk] },
-          }),
-        )
-        .catch((e: unknown) => {
-          if (!isConditionalCheckFailed(e)) throw e;
-        });
+      await ctx.client.send(new DeleteCommand(deleteLapsedClaim(ctx.table, ref, seg.claimId, seg.key[A.sk]))).catch((e: unknown) => {
+        if (!isConditionalCheckFailed(e)) throw e;
+      });
     }
   }
   await Promise.all(
@@ -351,7 +344,7 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
  * due when its claim would have expired, then its intent goes. A duplicate is harmless (members
  * held by a live claim are skipped), a loss is not: hence this order.
  */
-async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, r: Reservation, now: number): Promise<void> {
+export async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, r: Reservation, now: number): Promise<void> {
   const members = seg.members.slice(r.start, r.start + r.count);
   await giveBack(ctx, ref, seg.lane, members, Math.max(now, r.claimExp));
   await ctx.client.send(new UpdateCommand(finishTakeUpdate(ctx.table, seg.key, r.token, r.start))).catch((e: unknown) => {
@@ -363,6 +356,8 @@ async function fenceSegmentTake(ctx: StoreContext, ref: QueueRef, seg: Segment, 
  * Claims one message (see claimMessageUpdate). Resolves to the message as it was before (undefined
  * when it was not claimable). The claim raises the message's life to its expiry + grace but never
  * lowers it: when an earlier claim left a later grace, the message is claimed without touching it.
+ * With a dead-letter policy, a message already claimed `maxClaims` times is moved to the dead-letter
+ * queue instead (and not returned).
  * NOTE: a refusal that shows this very claim holding the message is an earlier attempt that landed
  * (the SDK retried after losing its answer): it counts as taken.
  */
@@ -375,10 +370,13 @@ export async function claimMessage(
   claimExp: number,
   graceExp: number,
   now: number,
+  policy?: DeadLetterPolicy,
 ): Promise<Item | undefined> {
   for (const raiseGrace of [true, false]) {
     try {
-      const out = await ctx.client.send(new UpdateCommand(claimMessageUpdate(ctx.table, ref, lane, seq, claimId, claimExp, graceExp, now, raiseGrace)));
+      const out = await ctx.client.send(
+        new UpdateCommand(claimMessageUpdate(ctx.table, ref, lane, seq, claimId, claimExp, graceExp, now, raiseGrace, policy?.maxClaims)),
+      );
       return out.Attributes as Item;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
@@ -388,6 +386,10 @@ export async function claimMessage(
         const cc = num(old[A.claimCount]);
         const { [A.claimId]: _ci, [A.claimExp]: _ce, ...rest } = old;
         return { ...rest, [A.claimCount]: cc - 1 };
+      }
+      if (old !== undefined && policy && num(old[A.claimCount]) >= policy.maxClaims && claimable(old, now)) {
+        await deadLetter(ctx, ref, lane, seq, old, policy, now);
+        return undefined; // moved (or taken by someone else meanwhile): not delivered here
       }
       const onlyGrace = raiseGrace && old !== undefined && num(old[A.graceExp]) > graceExp && claimable(old, now);
       if (!onlyGrace) return undefined; // gone, expired, delayed or held: someone else's
