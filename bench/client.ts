@@ -20,7 +20,20 @@ export interface ClientOptions {
   readonly project: string;
   /** Extra headers on every request (e.g. X-Auth-Token for Keystone, Authorization for a JWT authorizer). */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Times an idempotent request (GET, PUT, DELETE) is repeated after a 503 or a lost connection.
+   * For the measuring and loading phases only, which a loaded machine's rare 503 must not abort;
+   * load runs leave it at 0 and count every failure.
+   */
+  readonly retries?: number;
 }
+
+/** Wait before repeating a request (ms). */
+const RETRY_WAIT_MS = 250;
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE']);
+
+/** Whether a failed request may be repeated: a 503, or no answer at all. */
+export const isTransient = (err: unknown): boolean => (err instanceof HttpError ? err.status === 503 : err instanceof TypeError);
 
 /** A message as a claim returns it: its href already carries `?claim_id=`. */
 export interface ClaimedMessage {
@@ -59,6 +72,18 @@ export class ZaqarClient {
   constructor(private readonly options: ClientOptions) {}
 
   private async call(op: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const retries = IDEMPOTENT_METHODS.has(method) ? (this.options.retries ?? 0) : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(op, method, path, body);
+      } catch (err) {
+        if (attempt >= retries || !isTransient(err)) throw err;
+        await new Promise((r) => setTimeout(r, RETRY_WAIT_MS));
+      }
+    }
+  }
+
+  private async once(op: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     const headers: Record<string, string> = {
       'Client-ID': this.clientId,
       'X-Project-ID': this.options.project,
@@ -107,9 +132,9 @@ export class ZaqarClient {
   }
 
   /** Claims up to `limit` messages; an empty array when nothing is claimable (204). */
-  async claim(queue: string, limit = CLAIM_LIMIT): Promise<{ claimId: string | undefined; messages: ClaimedMessage[] }> {
+  async claim(queue: string, limit = CLAIM_LIMIT, ttl = BENCH_CLAIM_TTL): Promise<{ claimId: string | undefined; messages: ClaimedMessage[] }> {
     const { status, json } = await this.call('claim', 'POST', `${this.q(queue)}/claims?limit=${limit}`, {
-      ttl: BENCH_CLAIM_TTL,
+      ttl,
       grace: BENCH_CLAIM_GRACE,
     });
     if (status === 204) return { claimId: undefined, messages: [] };
@@ -123,6 +148,13 @@ export class ZaqarClient {
   async deleteClaimed(queue: string, message: ClaimedMessage): Promise<void> {
     const claimId = new URL(message.href, 'http://x').searchParams.get('claim_id') ?? '';
     await this.call('delete', 'DELETE', `${this.q(queue)}/messages/${message.id}?claim_id=${encodeURIComponent(claimId)}`);
+  }
+
+  /** The queue's message counts (GET …/stats). */
+  async stats(queue: string): Promise<{ free: number; claimed: number; total: number }> {
+    const { json } = await this.call('stats', 'GET', `${this.q(queue)}/stats`);
+    const m = ((json ?? {}) as { messages?: { free?: number; claimed?: number; total?: number } }).messages ?? {};
+    return { free: m.free ?? Number.NaN, claimed: m.claimed ?? Number.NaN, total: m.total ?? Number.NaN };
   }
 
   async release(queue: string, claimId: string): Promise<void> {

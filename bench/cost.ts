@@ -2,13 +2,14 @@
  * Cost per message lifecycle: capacity consumed by post (batches of 1 and 10), list page,
  * claim and delete, read from ReturnConsumedCapacity through the meter of an in-process
  * stack. Requests go one at a time, so everything the meter sees between two snapshots
- * belongs to the request in between.
+ * belongs to the request in between. One producer: the queue uses one lane, as a quiet queue does.
  */
 import { randomUUID } from 'node:crypto';
 import { addTotals, CapacityMeter, itemSize, type OpTotals, type Snapshot } from '../functions/store/dynamo/metrics.js';
 import { messageItem } from '../functions/store/dynamo/requests.js';
-import { newMessageId } from '../functions/store/dynamo/keys.js';
+import { newMessageId } from '../functions/store/dynamo/schema.js';
 import { CLAIM_LIMIT, LIST_LIMIT, messageBody, ZaqarClient, BENCH_MESSAGE_TTL, type ClaimedMessage } from './client.js';
+import { metered, SETUP_RETRIES } from './quiet.js';
 import type { BenchStack } from './stack.js';
 
 export interface CostRow {
@@ -53,17 +54,18 @@ class Tally {
 
 /** Measures one message lifecycle `samples` times with bodies of about `bodyBytes` bytes. */
 export async function measureCost(stack: BenchStack, bodyBytes: number, samples: number): Promise<CostResult> {
-  const target = { url: stack.url, project: `bench-cost-${randomUUID().slice(0, 8)}` };
+  const target = { url: stack.url, project: `bench-cost-${randomUUID().slice(0, 8)}`, retries: SETUP_RETRIES };
   const producer = new ZaqarClient(target);
   const reader = new ZaqarClient(target);
   const queue = 'cost';
   await producer.createQueue(queue);
+  // The producer's first post binds it to a lane (once per Client-ID and queue): not part of a message's cost.
+  await producer.post(queue, [messageBody(bodyBytes, 0)]);
 
   const measure = async <T>(tally: Tally, fn: () => Promise<T>, count: (r: T) => number): Promise<T> => {
-    const before = stack.meter.snapshot();
-    const r = await fn();
-    tally.add(CapacityMeter.diff(stack.meter.snapshot(), before), count(r));
-    return r;
+    const m = await metered(stack, fn);
+    tally.add(m.breakdown, count(m.value));
+    return m.value;
   };
 
   const post1 = new Tally();
@@ -90,8 +92,9 @@ export async function measureCost(stack: BenchStack, bodyBytes: number, samples:
   const bodyJson = JSON.stringify(messageBody(bodyBytes, 0));
   const item = messageItem(
     { project: target.project, queue },
-    { seq: 1, id: newMessageId(1), bodyJson, ttl: BENCH_MESSAGE_TTL, delay: 0 },
-    producer.clientId.replace(/-/g, ''),
+    0,
+    { seq: 1, id: newMessageId(0, 1), bodyJson, ttl: BENCH_MESSAGE_TTL, delay: 0 },
+    producer.clientId,
     Date.now(),
   );
   const itemBytes = itemSize(item);

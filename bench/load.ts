@@ -1,36 +1,59 @@
 /**
- * Load scenarios over HTTP: post, fan-out (pub–sub by marker) and work queue (claim → delete).
- * Every worker is a closed loop (one request in flight at a time), so concurrency is the
- * number of workers; throughput is messages moved per second of wall time.
+ * Load scenarios over HTTP: post (producers on one queue), consume (consumers draining a backlog),
+ * fan-out (pub–sub by marker) and work queue (producers and consumers at once). Every worker is a
+ * closed loop (one request in flight at a time) with its own Client-ID, so concurrency is the number
+ * of workers; throughput is messages moved per second of wall time. With a write probe (the
+ * in-process stack), each scenario also reports what DynamoDB saw while it ran: write requests,
+ * those it refused, and the write units per partition key.
  */
 import { randomUUID } from 'node:crypto';
-import { messageBody, ZaqarClient, type ClientOptions } from './client.js';
-import { Recorder, type LatencySummary } from './stats.js';
+import { CLAIM_LIMIT, messageBody, ZaqarClient, type ClientOptions } from './client.js';
+import { SETUP_RETRIES } from './quiet.js';
+import { probeDiff, type WriteCounts, type WriteProbe } from './probe.js';
+import { Backlog, backlogWaits, emptyClaimFill, Recorder, recordClaim, type ClaimFill, type LatencySummary } from './stats.js';
 
 /** How long an idle consumer or subscriber waits before asking again (ms). */
 const IDLE_WAIT_MS = 20;
 /** Back-off after a failed request (ms), so an erroring endpoint is not hammered. */
 const ERROR_WAIT_MS = 50;
 const PROGRESS_EVERY_MS = 1_000;
+/**
+ * Posts in flight while a consume scenario's backlog loads, all from one producer (one Client-ID:
+ * the backlog sits on one lane, the hardest case for consumers).
+ */
+const BACKLOG_CONCURRENCY = 4;
+/** Messages per post while loading a backlog. */
+const BACKLOG_BATCH = 10;
 
-export type ScenarioKind = 'post' | 'fanout' | 'workqueue';
+export type ScenarioKind = 'post' | 'consume' | 'fanout' | 'workqueue';
 
 export interface ScenarioSpec {
   readonly kind: ScenarioKind;
   readonly producers: number;
-  /** Consumers (work queue) or subscribers (fan-out). */
+  /** Consumers (consume, work queue) or subscribers (fan-out). */
   readonly consumers: number;
   /** Messages per post request. */
   readonly batch: number;
   readonly seconds: number;
   /** Approximate JSON size of each message body (bytes). */
   readonly bodyBytes: number;
+  /** Consume: messages posted before the consumers start (unless it drains another run's queue). */
+  readonly backlog?: number;
+  /** Consume: the label of the post run whose queue (and messages) it drains instead. */
+  readonly drains?: string;
+  /** Post: the workers are spread over this many `npm start` processes sharing one DynamoDB. */
+  readonly servers?: number;
+  /** Post: against one shared handler (one store and client for all requests) instead of containers. */
+  readonly sharedStore?: boolean;
 }
 
 export interface OpResult extends LatencySummary {
   /** Requests per second. */
   readonly rate: number;
 }
+
+/** Units and write requests one partition key took during a run. */
+export type KeyLoad = Readonly<Record<string, { readonly units: number; readonly requests: number }>>;
 
 export interface ScenarioResult {
   readonly spec: ScenarioSpec;
@@ -40,10 +63,35 @@ export interface ScenarioResult {
   readonly posted: number;
   readonly consumed: number;
   readonly delivered: number;
+  /** Messages posted and deleted during the run (counts, not rates). */
+  readonly postedMessages: number;
+  readonly deletedMessages: number;
+  /** Consume: messages the queue held when the consumers started. */
+  readonly backlogAtStart?: number;
   readonly ops: Readonly<Record<string, OpResult>>;
   readonly errors: number;
+  /** Posts that did not answer 201. */
+  readonly failedPosts: number;
+  /** Claims answered 204. */
   readonly emptyClaims: number;
+  /** Consume: how the claims filled while the backlog waited. */
+  readonly fill?: ClaimFill;
+  /** With a write probe: DynamoDB write requests during the run, and the refused ones. */
+  readonly writes?: WriteCounts;
+  /** With a write probe: write units per partition key during the run. */
+  readonly keys?: KeyLoad;
   readonly firstError?: string;
+}
+
+export interface ScenarioOptions {
+  /** Counts DynamoDB writes during the run (in-process stack only). */
+  readonly probe?: WriteProbe;
+  /** Keep the queue afterwards (another scenario drains it); its name and what it holds come back. */
+  readonly keepQueue?: boolean;
+  /** Consume: drain this queue (holding `backlog` messages) instead of loading a new one. */
+  readonly queue?: { readonly name: string; readonly backlog: number };
+  /** Endpoints the workers are spread over, round-robin (several servers on one database); default: the target's. */
+  readonly urls?: readonly string[];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +99,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function scenarioLabel(s: ScenarioSpec): string {
   switch (s.kind) {
     case 'post':
-      return `post P=${s.producers} batch=${s.batch}`;
+      return `post P=${s.producers} batch=${s.batch}${s.servers ? ` over ${s.servers} processes` : ''}${s.sharedStore ? ' shared store' : ''}`;
+    case 'consume':
+      return s.drains ? `consume C=${s.consumers} (drains ${s.drains})` : `consume C=${s.consumers} backlog=${s.backlog ?? 0}`;
     case 'fanout':
       return `fan-out P=${s.producers} K=${s.consumers} batch=${s.batch}`;
     case 'workqueue':
@@ -76,26 +126,52 @@ export function progressWriter(stream: NodeJS.WriteStream = process.stderr): { l
   };
 }
 
-/** Runs one scenario on a fresh queue and deletes the queue afterwards. */
-export async function runScenario(target: ClientOptions, spec: ScenarioSpec): Promise<ScenarioResult> {
+/** Posts `count` messages to `queue` (one producer, batches of BACKLOG_BATCH); the number posted. */
+async function loadBacklog(target: ClientOptions, queue: string, count: number, bodyBytes: number): Promise<number> {
+  let left = count;
+  let posted = 0;
+  const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
+  const poster = async () => {
+    while (left > 0) {
+      const n = Math.min(BACKLOG_BATCH, left);
+      left -= n;
+      const bodies = Array.from({ length: n }, (_, i) => messageBody(bodyBytes, i));
+      // A post that failed is not counted (if it landed after all, the backlog is only larger than counted).
+      posted += (await client.post(queue, bodies).catch(() => [])).length;
+    }
+  };
+  await Promise.all(Array.from({ length: BACKLOG_CONCURRENCY }, poster));
+  return posted;
+}
+
+/**
+ * Runs one scenario on a fresh queue (or, for a consume run given `options.queue`, on that one) and
+ * deletes the queue afterwards unless told to keep it.
+ */
+export async function runScenario(target: ClientOptions, spec: ScenarioSpec, options: ScenarioOptions = {}): Promise<ScenarioResult & { queue: string }> {
   const label = scenarioLabel(spec);
-  const queue = `bench-${spec.kind}-${randomUUID().slice(0, 8)}`;
-  const admin = new ZaqarClient(target);
-  await admin.createQueue(queue);
+  const admin = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
+  const queue = options.queue?.name ?? `bench-${spec.kind}-${randomUUID().slice(0, 8)}`;
+  if (!options.queue) await admin.createQueue(queue);
+  const backlog = new Backlog(options.queue?.backlog ?? 0);
+  if (spec.kind === 'consume' && !options.queue) backlog.posted(await loadBacklog(target, queue, spec.backlog ?? 0, spec.bodyBytes));
+  const backlogAtStart = backlog.claimable;
   const rec = new Recorder();
+  const fill = emptyClaimFill();
   let emptyClaims = 0;
   let firstError: string | undefined;
+  const probeBefore = options.probe?.snapshot();
   const start = performance.now();
   const deadline = start + spec.seconds * 1000;
   const running = () => performance.now() < deadline;
 
   /** Times one request; failures are counted, remembered once, and slow the worker down. */
-  async function timed<T>(op: string, fn: () => Promise<T>, items: (r: T) => number): Promise<T | undefined> {
+  async function timed<T>(op: string, fn: () => Promise<T>, items: (r: T) => number): Promise<{ value: T } | undefined> {
     const t0 = performance.now();
     try {
-      const r = await fn();
-      rec.record(op, performance.now() - t0, items(r));
-      return r;
+      const value = await fn();
+      rec.record(op, performance.now() - t0, items(value));
+      return { value };
     } catch (err) {
       rec.error(op);
       firstError ??= err instanceof Error ? err.message : String(err);
@@ -104,47 +180,69 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec): Pr
     }
   }
 
+  const urls = options.urls?.length ? options.urls : [target.url];
+  let spread = 0;
+  /** The next worker's client: its own Client-ID, on the next endpoint. */
+  const newClient = () => new ZaqarClient({ ...target, url: urls[spread++ % urls.length] ?? target.url });
   const producer = async () => {
-    const client = new ZaqarClient(target);
+    const client = newClient();
     const bodies = Array.from({ length: spec.batch }, (_, i) => messageBody(spec.bodyBytes, i));
-    while (running()) await timed('post', () => client.post(queue, bodies), (ids) => ids.length);
-  };
-  const consumer = async () => {
-    const client = new ZaqarClient(target);
     while (running()) {
+      const ids = await timed('post', () => client.post(queue, bodies), (r) => r.length);
+      if (ids) backlog.posted(ids.value.length);
+    }
+  };
+  /**
+   * Claims then deletes each claimed message. A consume run's consumers stop once nothing is left to
+   * claim (or the time is up): its msgs/s is the whole backlog's, as issue 11 measured it; its fill
+   * counts only the claims sent while the backlog waited.
+   */
+  const consumer = async () => {
+    const client = newClient();
+    const draining = spec.kind === 'consume';
+    for (;;) {
+      const waited = backlogWaits(backlog.claimable, spec.consumers, CLAIM_LIMIT);
+      if (!running() || (draining && backlog.claimable <= 0)) return;
       const claim = await timed('claim', () => client.claim(queue), (c) => c.messages.length);
       if (!claim) continue;
-      if (claim.messages.length === 0) {
+      const got = claim.value.messages;
+      recordClaim(fill, got.length, CLAIM_LIMIT, waited);
+      backlog.claimed(got.length);
+      if (got.length === 0) {
         emptyClaims++;
         await sleep(IDLE_WAIT_MS);
         continue;
       }
-      for (const m of claim.messages) await timed('delete', () => client.deleteClaimed(queue, m), () => 1);
+      for (const m of got) {
+        if (await timed('delete', () => client.deleteClaimed(queue, m), () => 1)) backlog.deleted();
+      }
     }
   };
   const subscriber = async () => {
-    const client = new ZaqarClient(target);
+    const client = newClient();
     let marker: string | undefined;
     while (running()) {
       const page = await timed('list', () => client.list(queue, marker), (p) => p.ids.length);
       if (!page) continue;
-      marker = page.next;
-      if (page.ids.length === 0) await sleep(IDLE_WAIT_MS);
+      marker = page.value.next;
+      if (page.value.ids.length === 0) await sleep(IDLE_WAIT_MS);
     }
   };
 
   const workers: Promise<void>[] = [];
-  for (let i = 0; i < spec.producers; i++) workers.push(producer());
+  if (spec.kind !== 'consume') for (let i = 0; i < spec.producers; i++) workers.push(producer());
   for (let i = 0; i < spec.consumers; i++) workers.push(spec.kind === 'fanout' ? subscriber() : consumer());
 
   const progress = progressWriter();
   const ticker = setInterval(() => {
     const t = (performance.now() - start) / 1000;
     const rate = (op: string) => Math.round(rec.itemCount(op) / t);
-    const parts = [`[${label}] ${t.toFixed(0)}/${spec.seconds}s`, `posted ${rate('post')}/s`];
-    if (spec.kind === 'workqueue') parts.push(`consumed ${rate('delete')}/s`, `claim p99 ${rec.recentP99('claim').toFixed(0)}ms`);
+    const parts = [`[${label}] ${t.toFixed(0)}/${spec.seconds}s`];
+    if (spec.kind !== 'consume') parts.push(`posted ${rate('post')}/s`, `post p99 ${rec.recentP99('post').toFixed(0)}ms`);
+    if (spec.kind === 'workqueue' || spec.kind === 'consume') parts.push(`consumed ${rate('delete')}/s`, `claim p99 ${rec.recentP99('claim').toFixed(0)}ms`);
+    if (spec.kind === 'consume') parts.push(`backlog ${backlog.claimable}`);
     if (spec.kind === 'fanout') parts.push(`delivered ${rate('list')}/s`, `list p99 ${rec.recentP99('list').toFixed(0)}ms`);
-    parts.push(`post p99 ${rec.recentP99('post').toFixed(0)}ms`, `errors ${rec.errorCount()}`);
+    parts.push(`errors ${rec.errorCount()}`);
     progress.line(parts.join('  '));
   }, PROGRESS_EVERY_MS);
   try {
@@ -154,20 +252,27 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec): Pr
     progress.done();
   }
   const elapsed = (performance.now() - start) / 1000;
-  await admin.deleteQueue(queue).catch(() => undefined);
+  const probed = options.probe && probeBefore ? probeDiff(options.probe.snapshot(), probeBefore) : undefined;
+  if (!options.keepQueue) await admin.deleteQueue(queue).catch(() => undefined);
 
   const ops: Record<string, OpResult> = {};
   for (const op of rec.ops()) ops[op] = { ...rec.summary(op), rate: rec.count(op) / elapsed };
   return {
     spec,
     label,
+    queue,
     elapsed,
     posted: rec.itemCount('post') / elapsed,
     consumed: rec.itemCount('delete') / elapsed,
     delivered: rec.itemCount('list') / elapsed,
+    postedMessages: rec.itemCount('post'),
+    deletedMessages: rec.itemCount('delete'),
     ops,
     errors: rec.errorCount(),
+    failedPosts: rec.errorCount('post'),
     emptyClaims,
+    ...(spec.kind === 'consume' ? { fill, backlogAtStart } : {}),
+    ...(probed ? { writes: probed.writes, keys: Object.fromEntries(probed.keys) } : {}),
     ...(firstError !== undefined ? { firstError } : {}),
   };
 }

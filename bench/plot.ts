@@ -4,7 +4,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ScenarioResult } from './load.js';
-import type { ScalePoint } from './scale.js';
+import type { DepthPoint } from './depth.js';
 
 const WIDTH = 420;
 const HEIGHT = 260;
@@ -40,21 +40,29 @@ export function throughputSpec(results: readonly ScenarioResult[]): TopLevelSpec
   };
 }
 
-const METRIC_ORDER = ['capacity units per claim (RRU + WRU)', 'items evaluated per claim (ScannedCount)', 'claim latency p50 (ms)'] as const;
+const METRIC_ORDER = ['capacity units per request (RRU + WRU)', 'DynamoDB calls per request', 'latency p50 (ms)'] as const;
 
-/** Claim cost (capacity units and items evaluated per claim) and latency vs queue depth. */
-export function claimCostSpec(points: readonly ScalePoint[]): TopLevelSpec {
-  const values = points.flatMap((p) => {
-    const live = `${p.liveClaimed.toLocaleString('en-US')} in live claims`;
-    return [
-      { depth: p.depth, live, metric: METRIC_ORDER[0], value: p.perClaim.read + p.perClaim.write },
-      { depth: p.depth, live, metric: METRIC_ORDER[1], value: p.perClaim.scanned },
-      { depth: p.depth, live, metric: METRIC_ORDER[2], value: Number(p.latency.p50.toFixed(1)) },
-    ];
-  });
+/** Stats and claim (limit 10) cost and latency vs queue depth. */
+export function depthSpec(points: readonly DepthPoint[]): TopLevelSpec {
+  const values = points.flatMap((p) =>
+    (
+      [
+        ['GET …/stats', p.stats],
+        ['claim (limit 10)', p.claim],
+      ] as const
+    ).flatMap(([request, cost]) =>
+      cost
+        ? [
+            { depth: p.depth, request, metric: METRIC_ORDER[0], value: cost.perCall.read + cost.perCall.write },
+            { depth: p.depth, request, metric: METRIC_ORDER[1], value: cost.perCall.calls },
+            { depth: p.depth, request, metric: METRIC_ORDER[2], value: Number(cost.latency.p50.toFixed(1)) },
+          ]
+        : [],
+    ),
+  );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Claim (limit 10) cost vs queue depth',
+    title: 'Stats and claim cost vs queue depth (a tenth of it in live claims)',
     data: { values },
     facet: {
       column: { field: 'metric', type: 'nominal', title: null, sort: [...METRIC_ORDER], header: { labelFontWeight: 'bold' } },
@@ -64,10 +72,10 @@ export function claimCostSpec(points: readonly ScalePoint[]): TopLevelSpec {
       height: 200,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'depth', type: 'quantitative', scale: { type: 'log' }, title: 'queue depth (claimable messages)' },
+        x: { field: 'depth', type: 'quantitative', scale: { type: 'log' }, title: 'queue depth (messages)' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: true } },
-        color: { field: 'live', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
-        strokeDash: { field: 'live', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
+        color: { field: 'request', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
+        strokeDash: { field: 'request', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
       },
     },
     resolve: { scale: { y: 'independent' } },

@@ -2,16 +2,25 @@
  * The in-process stack the bench starts when no --url is given: functions/local/stack.ts on
  * DynamoDB Local (in memory), by default in the Lambda-faithful mode (each request in an emulated
  * container with its own client and store). Every client the stack builds is captured through
- * `decorateClient`, so the capacity meter is attached here, for the cost and scale phases only,
- * and never in the production wiring.
+ * `decorateClient`: the write probe (refused writes, units per partition key) and the call log
+ * (round trips) are attached to each from its creation, the capacity meter only for the phases that
+ * meter one request at a time. None of it is ever attached in the production wiring.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
 import { DEFAULT_CONTAINERS, startLocalStack, type LocalStack } from '../functions/local/stack.js';
 import { createDocumentClient } from '../functions/store/dynamo/client.js';
 import { attachCapacityMeter, CapacityMeter } from '../functions/store/dynamo/metrics.js';
+import { WriteProbe } from './probe.js';
+import { attachCallLog, CallLog } from './waves.js';
 
 /** Per-request timeout of the bulk-loading client (ms): large loads keep DynamoDB Local busy. */
 const LOADER_TIMEOUT_MS = 30_000;
+/** How long DynamoDB Local may take to answer after it is started (the JVM starts slowly on a busy machine). */
+const DYNAMO_START_TIMEOUT_MS = 180_000;
+
+/** No request log; errors only. */
+const QUIET = { logRequest: () => undefined, logger: { info: () => undefined, error: (message: string, details?: unknown) => console.error(message, details) } };
 
 export interface BenchStack {
   readonly url: string;
@@ -20,8 +29,18 @@ export interface BenchStack {
   /** A separate client for bulk loads, so loading never meets the store's short timeouts. */
   readonly loader: DynamoDBDocumentClient;
   readonly meter: CapacityMeter;
+  /** Write requests, refusals and units per partition key of every client, all the time. */
+  readonly probe: WriteProbe;
+  /** Every client's DynamoDB calls, timed while a window is open. */
+  readonly calls: CallLog;
   /** Starts metering every client of the stack (and those containers build meanwhile); returns the function that stops it. */
   meterOn(): () => void;
+  /**
+   * A second API on the same DynamoDB, in the same process, with one shared handler (one store,
+   * one client for every request, as before the containers): the "one shared store" runs. Its
+   * client is probed like the containers'.
+   */
+  startShared(): Promise<{ readonly url: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -32,20 +51,29 @@ export interface BenchStackOptions {
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const meter = new CapacityMeter();
+  const probe = new WriteProbe();
+  const calls = new CallLog();
   const clients: DynamoDBDocumentClient[] = [];
   /** While metering: the detach functions of the clients metered so far. */
   let metered: (() => void)[] | undefined;
-  const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true });
+  const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true, estimateEmptyQueries: true });
+  // Started here rather than by the stack, to give a loaded machine's JVM time to come up.
+  const dynamo = await startDynamoDbLocal({ readyTimeoutMs: DYNAMO_START_TIMEOUT_MS });
   const local = await startLocalStack({
+    dynamoEndpoint: dynamo.endpoint,
     tableName: 'bench',
     containers: options.containers ?? DEFAULT_CONTAINERS,
     decorateClient: (client) => {
       clients.push(client);
+      probe.attach(client);
+      attachCallLog(client, calls);
       // Containers are built on demand: one built while metering is metered from its first call.
       metered?.push(attach(client));
     },
-    logRequest: () => undefined,
-    logger: { info: () => undefined, error: (message, details) => console.error(message, details) },
+    ...QUIET,
+  }).catch(async (err: unknown) => {
+    await dynamo.stop();
+    throw err;
   });
   const loader = createDocumentClient({ endpoint: local.dynamoEndpoint, requestTimeoutMs: LOADER_TIMEOUT_MS });
   return {
@@ -54,6 +82,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     local,
     loader,
     meter,
+    probe,
+    calls,
     meterOn: () => {
       const detach = (metered = clients.map(attach));
       return () => {
@@ -61,9 +91,14 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         for (const off of detach) off();
       };
     },
+    startShared: async () => {
+      const shared = await startLocalStack({ tableName: local.tableName, dynamoEndpoint: local.dynamoEndpoint, decorateClient: (client) => probe.attach(client), ...QUIET });
+      return { url: shared.url, stop: () => shared.stop() };
+    },
     stop: async () => {
       loader.destroy();
       await local.stop();
+      await dynamo.stop();
     },
   };
 }

@@ -91,3 +91,75 @@ export function fmt(value: number, digits = 3): string {
   if (Math.abs(value) >= 100) return value.toFixed(0);
   return String(Number(value.toPrecision(digits)));
 }
+
+/**
+ * A queue's backlog as the load generator sees it: messages posted, deleted, and held by the claims
+ * it got back and has not deleted from yet. What is left is claimable (none expire during a run:
+ * bench messages live an hour, claims a minute, and nothing is released).
+ */
+export class Backlog {
+  private postedCount: number;
+  private deletedCount = 0;
+  private heldCount = 0;
+
+  constructor(posted = 0) {
+    this.postedCount = posted;
+  }
+
+  posted(n: number): void {
+    this.postedCount += n;
+  }
+
+  /** A claim returned `n` messages: held until deleted. */
+  claimed(n: number): void {
+    this.heldCount += n;
+  }
+
+  /** A claimed message was deleted. */
+  deleted(n = 1): void {
+    this.deletedCount += n;
+    this.heldCount -= n;
+  }
+
+  get claimable(): number {
+    return this.postedCount - this.deletedCount - this.heldCount;
+  }
+}
+
+/**
+ * True while a claim must fill: at least 2 × consumers × limit messages are claimable, so even if
+ * every other consumer's claim in flight takes a full limit first, a full limit is left.
+ */
+export const backlogWaits = (claimable: number, consumers: number, limit: number): boolean => claimable >= 2 * consumers * limit;
+
+/** Claims of a run, and how those made while the backlog waited (see backlogWaits) filled. */
+export interface ClaimFill {
+  /** Claim requests answered (201 or 204). */
+  claims: number;
+  /** Of those, the ones that returned fewer than the limit, but some (whether the backlog waited or not). */
+  shortAll: number;
+  /** Of those, the claims made while the backlog waited. */
+  counted: number;
+  /** Messages the counted claims returned. */
+  messages: number;
+  /** Counted claims that returned fewer than the limit, but some. */
+  short: number;
+  /** Counted claims answered 204 (nothing). */
+  empty: number;
+}
+
+export const emptyClaimFill = (): ClaimFill => ({ claims: 0, shortAll: 0, counted: 0, messages: 0, short: 0, empty: 0 });
+
+/** Adds one claim that returned `got` messages; `waited`: the backlog waited when it was sent. */
+export function recordClaim(fill: ClaimFill, got: number, limit: number, waited: boolean): void {
+  fill.claims++;
+  if (got > 0 && got < limit) fill.shortAll++;
+  if (!waited) return;
+  fill.counted++;
+  fill.messages += got;
+  if (got === 0) fill.empty++;
+  else if (got < limit) fill.short++;
+}
+
+/** Mean messages per counted claim ÷ the limit (NaN without counted claims). */
+export const meanFill = (fill: ClaimFill, limit: number): number => (fill.counted > 0 ? fill.messages / (fill.counted * limit) : Number.NaN);

@@ -59,6 +59,8 @@ export const ACCESS: Readonly<Record<AccessSubject, TableAccess>> = {
   // generations (Query + BatchWriteItem). It also runs redrive tasks: reads the task (GetItem), moves
   // messages in transactions (Delete + Put), allocates and releases on the destination's lane, and
   // writes the moved messages' records (PutItem); a destination queue missing is created (Put + Update).
+  // Its metrics step queries activity marks and readings (Query), reads lanes as stats does, stores
+  // readings (UpdateItem) and clears marks (DeleteItem): nothing beyond the above.
   sweeper: {
     table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
     indexes: ['Query'],

@@ -10,10 +10,11 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LIMITS } from '../functions/core/limits.js';
-import { DEFAULT_PROJECT_CLAIM } from '../functions/entry/env.js';
+import { DEFAULT_QUEUE_METRICS_MAX, formatQueuePatterns, type QueueMetricsSettings } from '../functions/core/queue-metrics.js';
+import { DEFAULT_PROJECT_CLAIM, QUEUE_METRICS_ENV } from '../functions/entry/env.js';
 import { FUNCTION_GROUPS, routesOf, type FunctionGroup } from '../functions/http/routes.js';
 import { ACCESS, secretsOf, type SecretName, type SecretSubject } from './access.js';
-import { Monitoring } from './monitoring.js';
+import { Monitoring, type QueueAlarms } from './monitoring.js';
 import { QueueTable } from './queue-table.js';
 import { QueuesApi, type ApiAuth } from './queues-api.js';
 import { DeploymentSecrets } from './secrets.js';
@@ -94,6 +95,19 @@ export interface CloudQueuesStackProps extends StackProps {
    */
   readonly alarmTopicArn?: string;
   /**
+   * Per-queue CloudWatch metrics (the sweeper's metrics step): at most `maxQueues` queues get
+   * series (0 turns them off), optionally only those of an allow-list. Queues beyond are counted
+   * (`QueuesOverCap`), not read or reported.
+   * @default { maxQueues: DEFAULT_QUEUE_METRICS_MAX } (any queue)
+   */
+  readonly queueMetrics?: QueueMetricsSettings;
+  /**
+   * Per-queue alarms (oldest age, depth, dead-lettered), on each queue named in the allow-list and
+   * on any reported queue. Needs per-queue metrics on.
+   * @default - none
+   */
+  readonly queueAlarms?: QueueAlarms;
+  /**
    * Retention of function and access logs.
    * @default RetentionDays.ONE_MONTH
    */
@@ -138,8 +152,12 @@ export class CloudQueuesStack extends Stack {
     const secretsFor = (subject: SecretSubject) =>
       Object.fromEntries(secretsOf(subject, trustedHeader).map((name): [SecretName, DeploymentSecrets['secrets'][SecretName]] => [name, this.secrets.secrets[name]]));
 
+    const queueMetrics = props.queueMetrics ?? { maxQueues: DEFAULT_QUEUE_METRICS_MAX };
     // Read by functions/entry/api.ts (and the sweeper) at the first invocation.
     const environment: Record<string, string> = {
+      // The sweeper's metrics step reports; posts, claims, deletes and pops note queue activity.
+      [QUEUE_METRICS_ENV.max]: String(queueMetrics.maxQueues),
+      ...(queueMetrics.allow ? { [QUEUE_METRICS_ENV.allow]: formatQueuePatterns(queueMetrics.allow) } : {}),
       TABLE_NAME: this.table.table.tableName,
       TRUST_PROJECT_HEADER: String(trustedHeader),
       POWERTOOLS_SERVICE_NAME: 'cloud-queues',
@@ -218,6 +236,9 @@ export class CloudQueuesStack extends Stack {
       sweeper: this.sweeper.function.fn,
       table: this.table.table,
       ...(props.alarmTopicArn ? { alarmTopicArn: props.alarmTopicArn } : {}),
+      queueMetrics,
+      ...(props.queueAlarms ? { queueAlarms: props.queueAlarms } : {}),
+      ...(props.sweepSchedule ? { sweepSchedule: props.sweepSchedule } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the Zaqar v2 API' });

@@ -5,6 +5,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { CorsHttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Schedule } from 'aws-cdk-lib/aws-events';
+import { parseQueueMetricsSettings } from '../functions/core/queue-metrics.js';
 import type { CloudQueuesStackProps } from './cloud-queues-stack.js';
 
 /** Used when no auth is configured: every non-public route rejects every token until it is set. */
@@ -37,6 +38,11 @@ export const CONTEXT_KEYS = [
   'corsOrigins',
   'alarmTopicArn',
   'destroyTableOnDelete',
+  'queueMetricsMax',
+  'queueMetricsQueues',
+  'queueAlarmOldestAgeSeconds',
+  'queueAlarmDepth',
+  'queueAlarmDeadLettered',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -71,6 +77,18 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
   const corsOrigins = list('corsOrigins');
   const projectClaim = str('projectClaim');
   const alarmTopicArn = str('alarmTopicArn');
+  const queueMetrics = parseQueueMetricsSettings(str('queueMetricsMax'), str('queueMetricsQueues'));
+  const oldestAgeSeconds = positive('queueAlarmOldestAgeSeconds');
+  const depth = positive('queueAlarmDepth');
+  const deadLettered = flag('queueAlarmDeadLettered');
+  const queueAlarms = {
+    ...(oldestAgeSeconds !== undefined ? { oldestAgeSeconds } : {}),
+    ...(depth !== undefined ? { depth } : {}),
+    ...(deadLettered ? { deadLettered } : {}),
+  };
+  if (Object.keys(queueAlarms).length > 0 && queueMetrics.maxQueues === 0) {
+    throw new Error('context queueAlarm* needs per-queue metrics: queueMetricsMax must be above 0');
+  }
 
   const props: CloudQueuesStackProps = {
     description: 'OpenStack Zaqar v2 (Cloud Queues) API on API Gateway, Lambda and DynamoDB',
@@ -84,6 +102,8 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
       ? { cors: { allowOrigins: corsOrigins, allowMethods: [CorsHttpMethod.ANY], allowHeaders: CORS_HEADERS, maxAge: CORS_MAX_AGE } }
       : {}),
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    queueMetrics,
+    ...(Object.keys(queueAlarms).length > 0 ? { queueAlarms } : {}),
     // For throwaway stacks: the table (and every message) goes with the stack.
     ...(flag('destroyTableOnDelete') ? { tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false } : {}),
   };

@@ -134,6 +134,14 @@ export class QueuesClient {
     return (await this.transport.call({ route: 'versions', ok: [300] })).body as Versions;
   }
 
+  /**
+   * `GET /v2/metrics`: the project's queues in Prometheus text format (lifetime counters, messages
+   * by state, oldest message age), as the text; hand it to a Prometheus parser or scrape it directly.
+   */
+  async metrics(): Promise<string> {
+    return (await this.transport.call({ route: 'metrics', accept: 'text/plain', ok: [200] })).body as string;
+  }
+
   /** `GET /v2/openapi.json`: the OpenAPI 3.1 document this client was generated from. */
   async openapi(): Promise<Record<string, unknown>> {
     return (await this.transport.call({ route: 'openapi', ok: [200] })).body as Record<string, unknown>;

@@ -45,6 +45,7 @@ export const IDEMPOTENT: Readonly<Record<RouteId, boolean>> = {
   health: true,
   console: true,
   'queues.list': true,
+  metrics: true,
   'queue.get': true,
   'queue.create': true,
   'queue.patch': false,

@@ -25,12 +25,14 @@ export interface CallSpec {
   readonly ok: readonly number[];
   /** Extra time this call may take on top of the request timeout (long polling). */
   readonly extraTimeoutMs?: number;
+  /** A text answer of this media type instead of JSON (e.g. `GET /v2/metrics`): `body` is the text. */
+  readonly accept?: string;
 }
 
 export interface Answer {
   readonly status: number;
   readonly headers: Headers;
-  /** The parsed JSON body; undefined when empty. */
+  /** The parsed JSON body (the text when the call asked for a text media type); undefined when empty. */
   readonly body: unknown;
 }
 
@@ -113,7 +115,7 @@ export class Transport {
     let refresh = false;
     for (let retryNo = 0; ; ) {
       const headers: Record<string, string> = {
-        Accept: 'application/json',
+        Accept: spec.accept ?? 'application/json',
         'Client-ID': this.options.clientId,
         ...(auth ? await auth.headers({ refresh }) : {}),
       };
@@ -139,7 +141,8 @@ export class Transport {
         throw new ConnectionError(`${method} ${path}: no answer (${why})`, request, outcome.mayHaveLanded, { cause: err });
       }
       if (spec.ok.includes(response.status)) {
-        return { status: response.status, headers: response.headers, body: parseBody(text, request) };
+        const answer = spec.accept === undefined ? parseBody(text, request) : text;
+        return { status: response.status, headers: response.headers, body: answer };
       }
       // The authorizer refused the token before the service ran: one more try with a fresh one.
       if (response.status === 401 && auth?.refreshOn401 && !refreshed) {

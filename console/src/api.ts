@@ -41,13 +41,16 @@ export interface QueueStats {
 
 export interface Message {
   readonly id: string;
+  /** A claimed message's href ends with `?claim_id=<claim>` (Zaqar's message objects carry no claim field). */
   readonly href: string;
   readonly age: number;
   readonly ttl: number;
   readonly body: unknown;
-  readonly claim_id?: string;
-  readonly claim_count?: number;
 }
+
+/** The claim holding a listed message, from its href; undefined when it is free. */
+export const claimIdOf = (m: Pick<Message, 'href'>): string | undefined =>
+  new URL(m.href, 'http://x').searchParams.get('claim_id') ?? undefined;
 
 export interface Claim {
   readonly age: number;

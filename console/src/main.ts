@@ -6,7 +6,7 @@
  * sessionStorage (gone when the tab closes).
  */
 import { LIMITS } from '../../functions/core/limits.js';
-import { Api, ApiError, type Message, type QueueStats } from './api.js';
+import { Api, ApiError, claimIdOf, type Message, type QueueStats } from './api.js';
 import { renderChart } from './chart.js';
 import { byId, h, setText } from './dom.js';
 import { addSample, describeChart, formatAge, formatRate, netFlow, Pager, type Sample } from './series.js';
@@ -320,8 +320,8 @@ function bodyCell(body: unknown): HTMLElement {
 }
 
 function claimCell(m: Message): HTMLElement {
-  if (!m.claim_id) return h('td', {}, '—');
-  const claimId = m.claim_id;
+  const claimId = claimIdOf(m);
+  if (!claimId) return h('td', {}, '—');
   const button = h('button', { type: 'button', 'aria-label': `Inspect claim ${claimId}` }, `${claimId.slice(0, 8)}…`);
   button.addEventListener('click', action(async () => {
     byId<HTMLInputElement>('claim-id').value = claimId;

@@ -54,6 +54,12 @@ export const LIMITS = {
   WAIT_SECONDS_MAX: 20,
   WAIT_SECONDS_DEFAULT: 0,
 
+  /**
+   * Queues one `GET /v2/metrics` reports (by name; each costs a read of its lanes, as stats does);
+   * the rest are counted in `cloudqueues_queues_omitted`.
+   */
+  METRICS_QUEUES_MAX: 100,
+
   /** Redrive: messages moved per second at most (`max_messages_per_second`). */
   REDRIVE_RATE_MIN: 1,
   REDRIVE_RATE_MAX: 500,

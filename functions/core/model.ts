@@ -103,6 +103,26 @@ export interface QueueStats {
   readonly newest?: MessageAge;
 }
 
+/** A queue's lifetime counters: they only grow (a purge or a queue delete keeps them). */
+export interface QueueCounters {
+  readonly posted: number;
+  /** Messages taken by claims and pops (a message claimed twice counts twice). */
+  readonly claimed: number;
+  readonly deleted: number;
+  /** Messages the sweeper deleted past their life. */
+  readonly expired: number;
+  /** Messages moved out to the queue's dead-letter queue (claimed `_max_claim_count` times). */
+  readonly deadLettered: number;
+}
+
+/** What the metrics (GET /v2/metrics, the sweeper's metrics step) report for one queue. */
+export interface QueueFigures {
+  /** False when the queue was deleted (or never created): its counters may remain. */
+  readonly exists: boolean;
+  readonly stats: QueueStats;
+  readonly counters: QueueCounters;
+}
+
 export interface QueueSummary {
   readonly name: string;
   readonly metadata?: QueueMetadata;
@@ -166,6 +186,8 @@ export interface QueueStore {
   listQueues(project: string, options: ListQueuesOptions): Promise<{ queues: QueueSummary[]; more: boolean }>;
   countQueues(project: string, namePrefix?: string): Promise<number>;
   stats(ref: QueueRef): Promise<QueueStats>;
+  /** Stats, lifetime counters and existence from ONE read of the queue's lanes (O(lanes), like stats). */
+  figures(ref: QueueRef): Promise<QueueFigures>;
   /** Deletes every message of the queue (and with it every claim). */
   purgeMessages(ref: QueueRef): Promise<void>;
 

@@ -10,6 +10,8 @@
  *   otherwise the project is the one the Lambda authorizer put in its context (entry/authorizer.ts).
  * - SIGNING_SECRET_ARN, MESSAGE_KEY_SECRET_ARN: the secrets this function may read (entry/secrets.ts).
  * - DYNAMODB_ENDPOINT (optional): another endpoint, e.g. DynamoDB Local (as the sweeper entry).
+ * - QUEUE_METRICS_MAX, QUEUE_METRICS_QUEUES (optional): per-queue metrics (entry/env.ts); posts,
+ *   claims, deletes and pops note their queue's activity unless the cap is 0.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -20,8 +22,10 @@ import { createApi, type ApiHandler } from '../http/app.js';
 import type { ApiConfig, Deps, Logger } from '../http/context.js';
 import type { HttpEvent, HttpResponse } from '../http/request.js';
 import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod } from '../http/routes.js';
+import { parseQueueMetricsSettings } from '../core/queue-metrics.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
+import { QUEUE_METRICS_ENV } from './env.js';
 import { secretsManagerSecrets } from './secrets.js';
 
 export const SERVICE_NAME = 'cloud-queues';
@@ -52,7 +56,8 @@ function depsWithStore(): Deps {
   if (!tableName) throw new Error('TABLE_NAME is not set: the function was deployed without its table');
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = createDocumentClient(endpoint ? { endpoint } : {});
-  const store = new DynamoStore({ client, tableName, clock: systemClock });
+  const queueMetrics = parseQueueMetricsSettings(process.env[QUEUE_METRICS_ENV.max], process.env[QUEUE_METRICS_ENV.allow]);
+  const store = new DynamoStore({ client, tableName, clock: systemClock, queueMetrics });
   storeDeps = { store, clock: systemClock, config: configFromEnv(), log: powertoolsLogger(powertools()), secrets: secretsManagerSecrets() };
   return storeDeps;
 }

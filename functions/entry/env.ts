@@ -8,3 +8,9 @@ export const SECRET_ENV = { signing: 'SIGNING_SECRET_ARN', message: 'MESSAGE_KEY
 
 /** JWT claim carrying the project when PROJECT_CLAIM is not set (functions/entry/authorizer.ts). */
 export const DEFAULT_PROJECT_CLAIM = 'project_id';
+
+/**
+ * Per-queue metrics (core/queue-metrics.ts), given to the sweeper (its metrics step) and to the
+ * API functions that note queue activity: the cap (0 = off) and the optional allow-list.
+ */
+export const QUEUE_METRICS_ENV = { max: 'QUEUE_METRICS_MAX', allow: 'QUEUE_METRICS_QUEUES' } as const;

@@ -94,6 +94,8 @@ export function buildHomeDocument() {
       'rel/ping': { 'href-template': '/v2/ping', hints: hints(['GET', 'HEAD']) },
       'rel/health': { href: '/v2/health', hints: hints(['GET']) },
       'rel/openapi': { href: '/v2/openapi.json', hints: hints(['GET']) },
+      // Extension (not in Zaqar): the project's per-queue figures in Prometheus text (docs/monitoring.md).
+      'rel/metrics': { href: '/v2/metrics', hints: { allow: ['GET'], formats: { 'text/plain': {} } } },
     },
   };
 }

@@ -45,6 +45,8 @@ export const ROUTES = [
   { id: 'console', method: 'GET', path: '/console', group: 'system', public: true, anonymous: true, produces: 'text/html', summary: 'Web console (one HTML page)' },
 
   { id: 'queues.list', method: 'GET', path: '/v2/queues', group: 'queues', summary: 'List queues' },
+  // Per-queue figures of the caller's project, for Prometheus (and the console): a tenant route like stats.
+  { id: 'metrics', method: 'GET', path: '/v2/metrics', group: 'queues', produces: 'text/plain', summary: 'Per-queue metrics (Prometheus text format)' },
   { id: 'queue.create', method: 'PUT', path: Q, group: 'queues', summary: 'Create a queue (with metadata)' },
   { id: 'queue.get', method: 'GET', path: Q, group: 'queues', summary: 'Queue metadata' },
   { id: 'queue.patch', method: 'PATCH', path: Q, group: 'queues', summary: 'JSON-patch queue metadata' },

@@ -43,6 +43,8 @@ export const ref = (name: ComponentName): JsonSchema => ({ $ref: `#/components/s
 export const PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch';
 export const JSON_HOME_MEDIA_TYPE = 'application/json-home';
 export const HTML_MEDIA_TYPE = 'text/html';
+/** Prometheus' text exposition format. */
+export const PROMETHEUS_MEDIA_TYPE = 'text/plain';
 
 const int = (minimum: number, maximum: number, extra: Record<string, unknown> = {}): JsonSchema => ({
   type: 'integer',
@@ -577,6 +579,21 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
   'queue.delete': {
     description: 'Deletes its messages and claims too; idempotent.',
     responses: { 204: noContent('Deleted (or never existed).'), 400: invalid('queue name') },
+  },
+  metrics: {
+    description:
+      'Per-queue figures of the caller\u2019s project in Prometheus text format (0.0.4): lifetime counters ' +
+      '(`cloudqueues_messages_{posted,claimed,deleted,expired}_total`; rates are their differences), messages by state ' +
+      '(`cloudqueues_queue_messages{state="free"|"claimed"}`) and the age of the oldest message ' +
+      `(\`cloudqueues_queue_oldest_message_age_seconds\`). At most ${LIMITS.METRICS_QUEUES_MAX} queues, by name; ` +
+      '`cloudqueues_queues_omitted` counts the rest. Each queue costs a read of its lanes, as its stats do.',
+    responses: {
+      200: {
+        description: 'The figures, one sample per line.',
+        mediaType: PROMETHEUS_MEDIA_TYPE,
+        schema: { type: 'string' },
+      },
+    },
   },
   'queue.stats': {
     responses: { 200: { description: 'Message counts; zeros for a missing queue.', schema: ref('QueueStats') }, 400: invalid('queue name') },

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AuthorizerHandler } from '../auth/authorizer.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { QueueMetricsSettings } from '../core/queue-metrics.js';
 import type { DeploymentSecrets } from '../core/secrets.js';
 import { createApi } from '../http/app.js';
 import type { ApiConfig, Logger } from '../http/context.js';
@@ -80,6 +81,12 @@ export interface LocalStackOptions {
    * @default - local mode: X-Project-ID names the project
    */
   readonly authorizer?: AuthorizerHandler;
+  /**
+   * Per-queue metrics as a deployment configures them: the API notes queue activity for the
+   * sweeper's metrics step (functions/sweeper/queue-metrics.ts). `GET /v2/metrics` needs none of it.
+   * @default - off: no activity marks (local mode runs no metrics step)
+   */
+  readonly queueMetrics?: QueueMetricsSettings;
 }
 
 export interface LocalStack {
@@ -152,7 +159,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         secrets,
       });
     const client = newClient();
-    const store = new DynamoStore({ client, tableName, clock });
+    const queueMetrics = options.queueMetrics ? { queueMetrics: options.queueMetrics } : {};
+    const store = new DynamoStore({ client, tableName, clock, ...queueMetrics });
     // Each container builds its client, store and api as a Lambda container does (functions/entry/api.ts).
     const containers: FunctionContainers | undefined = options.containers
       ? createFunctionContainers({
@@ -160,7 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...(options.containerWaitMs !== undefined ? { maxWaitMs: options.containerWaitMs } : {}),
           createContainer: () => {
             const own = newClient();
-            return { api: newApi(new DynamoStore({ client: own, tableName, clock })), destroy: () => own.destroy() };
+            return { api: newApi(new DynamoStore({ client: own, tableName, clock, ...queueMetrics })), destroy: () => own.destroy() };
           },
         })
       : undefined;

@@ -50,6 +50,16 @@ describe('system routes', () => {
   });
 });
 
+describe('metrics', () => {
+  it('GET /v2/metrics: the project\u2019s queues in Prometheus text', async () => {
+    const name = newQueueName();
+    await client.queue(name).post([{ body: 1 }, { body: 2 }]);
+    const text = await client.metrics();
+    expect(text).toContain('# TYPE cloudqueues_messages_posted_total counter');
+    expect(text).toMatch(new RegExp(`^cloudqueues_messages_posted_total\\{project="[^"]+",queue="${name}"\\} 2$`, 'm'));
+  });
+});
+
 describe('queues', () => {
   it('create, metadata, patch, stats, purge, delete', async () => {
     const q = client.queue(newQueueName());

@@ -27,6 +27,7 @@ const CALLS: { readonly [K in RouteId]: Call } = {
   health: (c) => c.health(),
   console: { url: (c) => c.consoleUrl() },
   'queues.list': (c) => c.listQueues(),
+  metrics: (c) => c.metrics(),
   'queue.create': (c) => c.queue('q').create(),
   'queue.get': (c) => c.queue('q').metadata(),
   'queue.patch': (c) => c.queue('q').patchMetadata([{ op: 'add', path: '/metadata/k', value: 1 }]),

@@ -17,6 +17,8 @@ import { memorySecrets } from '../../functions/local/secrets.js';
 import { createDocumentClient } from '../../functions/store/dynamo/client.js';
 import { DynamoStore } from '../../functions/store/dynamo/store.js';
 import { Sweeper } from '../../functions/sweeper/sweeper.js';
+import { QueueMetricsStep } from '../../functions/sweeper/queue-metrics.js';
+import { DEFAULT_QUEUE_METRICS_MAX } from '../../functions/core/queue-metrics.js';
 import type { DeploymentSecrets } from '../../functions/core/secrets.js';
 import { ACCESS, secretsOf, type DynamoAction, type SecretName } from '../../lib/access.js';
 import { event } from './support.js';
@@ -63,7 +65,8 @@ function recordingClient(into: Used) {
 
 function recordingApi(group: FunctionGroup, tableName: string, trustProjectHeader = true): ApiHandler {
   const client = recordingClient(used.get(group) as Used);
-  const store = new DynamoStore({ client, tableName, clock: systemClock });
+  // As deployed by default: posts, claims, deletes and pops note their queue for the metrics step.
+  const store = new DynamoStore({ client, tableName, clock: systemClock, queueMetrics: { maxQueues: DEFAULT_QUEUE_METRICS_MAX } });
   const quiet = { info: () => undefined, error: () => undefined };
   // One deployment: every function sees the same secret values, each records its own reads.
   const into = secretsRead.get(group) as Set<SecretName>;
@@ -119,6 +122,7 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
     await call('GET', `${q}/messages`, undefined, { ids: ids.slice(0, 2).join(',') });
     await call('GET', `${q}/messages/${ids[0]}`);
     await call('GET', `${q}/stats`);
+    await call('GET', '/v2/metrics');
 
     const claim = await call('POST', `${q}/claims`, { ttl: 60, grace: 60 }, { limit: '2' });
     const claimHref = String(claim.body ? ((claim.body.messages as { href: string }[])[0]?.href ?? '') : '');
@@ -184,6 +188,10 @@ describe('IAM grants vs. the DynamoDB actions each function really sends', () =>
   it('the sweeper sends only actions its role grants (and queries the sweep index)', async () => {
     const clock = { now: () => Date.now() + SWEEP_AHEAD_MS };
     const sweeper = new Sweeper({ client: recordingClient(sweeperUsed), tableName, clock });
+    // Its metrics step too: the first run stores readings and clears the marks, the second updates them.
+    const metricsStep = new QueueMetricsStep({ client: recordingClient(sweeperUsed), tableName, clock, settings: { maxQueues: DEFAULT_QUEUE_METRICS_MAX } });
+    expect((await metricsStep.run()).reports.length).toBeGreaterThan(0);
+    await metricsStep.run();
     await sweeper.sweep();
     await sweeper.sweep();
     const { table, indexes } = sweeperUsed;

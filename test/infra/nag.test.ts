@@ -21,6 +21,11 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => synthWithNag(JWT_PROPS)).not.toThrow();
   });
 
+  it('passes with per-queue metrics, named queues and every per-queue alarm', () => {
+    const queueMetrics = { maxQueues: 20, allow: [{ project: 'acme', queue: 'jobs' }, { project: 'acme', queue: '*' }] };
+    expect(() => synthWithNag({ ...JWT_PROPS, queueMetrics, queueAlarms: { oldestAgeSeconds: 300, depth: 1000, deadLettered: true } })).not.toThrow();
+  });
+
   it('passes in trusted-header mode', () => {
     expect(() => synthWithNag({ trustProjectHeader: true })).not.toThrow();
   });

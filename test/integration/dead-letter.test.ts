@@ -114,6 +114,20 @@ describe('the dead-letter policy', () => {
     stack.clock.advance(-601 * SECOND);
   });
 
+  it('a pop delivers too: a message claimed _max_claim_count times is moved, not popped', async () => {
+    const c = new Client(stack.url);
+    const { q, dlq } = await dlqPair(c, 1);
+    await c.postMessages(q, ['poison', 'fine']);
+    const got = await claim(c, q, 1);
+    expect(got.messages.map((m) => m.body)).toEqual(['poison']);
+    await release(c, q, got.claimId);
+    const popped = await c.delete(`/v2/queues/${q}/messages?pop=5`);
+    expect(popped.status).toBe(200);
+    expect((popped.json.messages as Msg[]).map((m) => m.body)).toEqual(['fine']);
+    expect(await bodies(c, dlq)).toEqual(['poison']);
+    expect(await stats(c, q)).toMatchObject({ total: 0 });
+  });
+
   it('under racing consumers: nothing lost, nothing delivered more than the limit, never in both queues', async () => {
     const owner = new Client(stack.url);
     const { q, dlq } = await dlqPair(owner, 2);

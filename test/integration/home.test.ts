@@ -80,7 +80,9 @@ describe('home document ↔ route table', () => {
   it.each(resources)('%s uses either href or href-template, with hints in Zaqar\u2019s shape', (_rel, r) => {
     expect(r['href-template'] === undefined).not.toBe(r.href === undefined);
     expect(r.hints.allow.length).toBeGreaterThan(0);
-    expect(r.hints.formats).toEqual({ 'application/json': {} });
+    // JSON, as Zaqar's; a text route (GET /v2/metrics) names the type it produces.
+    const produces = routes.find((route) => route.path === pathOf(r))?.produces ?? 'application/json';
+    expect(r.hints.formats).toEqual({ [produces]: {} });
     const posts = r.hints.allow.some((m) => m === 'POST' || m === 'PATCH');
     if (r.hints['accept-post'] !== undefined) expect(posts).toBe(true);
   });

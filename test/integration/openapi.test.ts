@@ -209,6 +209,8 @@ describe('live responses match the document', () => {
     expect((await call('GET', '/v2/queues?detailed=true&with_count=true&limit=5')).json.count).toBe(1);
     expect((await call('GET', '/v2/queues?limit=0')).status).toBe(400);
     await call('GET', `${Q}/stats`);
+    expect((await call('GET', '/v2/metrics')).text).toContain(`queue="${q}"`);
+    expect((await call('GET', '/v2/metrics', { headers: { Accept: 'application/json' } })).status).toBe(406);
     const share = await call('POST', `${Q}/share`, { body: { paths: ['messages', 'claims'], methods: ['GET', 'POST'] } });
     expect(share.status).toBe(200);
     expect((await call('POST', `${Q}/share`, { body: { paths: ['queues'] } })).status).toBe(400);

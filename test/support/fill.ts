@@ -22,12 +22,13 @@ export interface FillOptions {
 export async function fillLane(ref: QueueRef, count: number, options: FillOptions): Promise<void> {
   const { client, tableName, now } = options;
   const body = JSON.stringify({ payload: 'x'.repeat(options.bodyBytes ?? 200) });
-  // Bind the filler as the queue's first producer (lane 0) and allocate the sequences up front.
+  // Bind the filler as the queue's first producer (lane 0; filling again binds no one more) and
+  // allocate the sequences up front.
   const out = await client.send(
     new UpdateCommand({
       TableName: tableName,
       Key: laneKey(ref, 0),
-      UpdateExpression: 'SET #al = if_not_exists(#al, :zero) + :n ADD #tot :n, #np :n, #rr :one',
+      UpdateExpression: 'SET #al = if_not_exists(#al, :zero) + :n, #rr = if_not_exists(#rr, :one) ADD #tot :n, #np :n',
       ExpressionAttributeNames: { '#al': ATTR.alloc, '#tot': ATTR.total, '#np': ATTR.posted, '#rr': ATTR.producers },
       ExpressionAttributeValues: { ':zero': 0, ':n': count, ':one': 1 },
       ReturnValues: 'UPDATED_NEW',

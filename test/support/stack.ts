@@ -22,7 +22,7 @@ export const LAMBDA_FAITHFUL = { containers: DEFAULT_CONTAINERS } as const;
 
 export async function startTestStack(
   config?: Partial<ApiConfig>,
-  hooks: Pick<LocalStackOptions, 'decorateClient' | 'containers' | 'containerWaitMs' | 'authorizer' | 'secrets'> = {},
+  hooks: Pick<LocalStackOptions, 'decorateClient' | 'containers' | 'containerWaitMs' | 'authorizer' | 'secrets' | 'queueMetrics'> = {},
 ): Promise<TestStack> {
   const clock = new OffsetClock();
   const stack = await startLocalStack({

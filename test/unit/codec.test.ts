@@ -52,6 +52,7 @@ describe('parseLane', () => {
       claimed: 0,
       dueRecords: 0,
       released: 0,
+      counters: { posted: 0, claimed: 0, deleted: 0, expired: 0, deadLettered: 0 },
       inflight: [],
       reservations: [],
       horizon: 0,

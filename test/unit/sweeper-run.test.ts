@@ -250,7 +250,7 @@ describe('Lambda entry', () => {
     await expect(handler({}, context)).rejects.toThrow('SWEEP_ITEM_BUDGET must be an integer >= 1, got lots');
   });
 
-  it('runs against the configured table and logs one line', async () => {
+  it('runs against the configured table and logs one line for the metrics step, one for the sweep', async () => {
     vi.stubEnv('TABLE_NAME', TABLE_NAME);
     vi.stubEnv('SWEEP_TIME_BUDGET_MS', '2000');
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -258,8 +258,11 @@ describe('Lambda entry', () => {
       const result = await handler({}, { getRemainingTimeInMillis: () => 60_000 });
       expect(result.budgetHit).toBe(false);
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLE_NAME, IndexName: 'sweep' });
-      expect(log).toHaveBeenCalledTimes(1);
-      expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ message: 'sweep', timeBudgetMs: 2_000 });
+      // The metrics step (default cap) read the readings; no queue had activity: only its run document.
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: TABLE_NAME, ExpressionAttributeValues: { ':pk': '#METRICS' } });
+      expect(log).toHaveBeenCalledTimes(2);
+      expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ message: 'queue metrics run', QueuesReported: 0, QueuesOverCap: 0 });
+      expect(JSON.parse(String(log.mock.calls[1]?.[0]))).toMatchObject({ message: 'sweep', timeBudgetMs: 2_000 });
     } finally {
       log.mockRestore();
     }

@@ -138,6 +138,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-queue metrics (Prometheus text format)
+         * @description Per-queue figures of the caller’s project in Prometheus text format (0.0.4): lifetime counters (`cloudqueues_messages_{posted,claimed,deleted,expired}_total`; rates are their differences), messages by state (`cloudqueues_queue_messages{state="free"|"claimed"}`) and the age of the oldest message (`cloudqueues_queue_oldest_message_age_seconds`). At most 100 queues, by name; `cloudqueues_queues_omitted` counts the rest. Each queue costs a read of its lanes, as its stats do.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/queues/{queue_name}": {
         parameters: {
             query?: never;
@@ -930,6 +950,78 @@ export interface operations {
                 };
             };
             /** @description `Accept` excludes JSON. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Storage failed; the description ends "Please try again in a few seconds." */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
+                "Client-ID": components["parameters"]["ClientId"];
+                /** @description The tenant, where the deployment trusts this header (local mode: then required). Behind an authorizer the tenant comes from the authenticated identity and this header is ignored. */
+                "X-Project-ID"?: components["parameters"]["ProjectId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures, one sample per line. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid credentials (deployment with an authorizer): no token, or a token that does not verify. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A signed URL that does not grant this request: tampered, expired, or another path, method, queue or project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `Accept` excludes text/plain. */
             406: {
                 headers: {
                     [name: string]: unknown;

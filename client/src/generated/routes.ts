@@ -11,6 +11,7 @@ export const ROUTES = {
   "health": { method: "GET", path: "/v2/health" },
   "console": { method: "GET", path: "/console" },
   "queues.list": { method: "GET", path: "/v2/queues" },
+  "metrics": { method: "GET", path: "/v2/metrics" },
   "queue.get": { method: "GET", path: "/v2/queues/{queue_name}" },
   "queue.create": { method: "PUT", path: "/v2/queues/{queue_name}" },
   "queue.patch": { method: "PATCH", path: "/v2/queues/{queue_name}" },

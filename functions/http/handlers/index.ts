@@ -3,6 +3,7 @@ import type { RouteId } from '../routes.js';
 import type { RouteHandler } from '../context.js';
 import * as claims from './claims.js';
 import * as messages from './messages.js';
+import * as metrics from './metrics.js';
 import * as queues from './queues.js';
 import * as redrive from './redrive.js';
 import * as share from './share.js';
@@ -17,6 +18,7 @@ export const HANDLERS: Record<RouteId, RouteHandler> = {
   health: system.health,
   console: system.consolePage,
   'queues.list': queues.listQueues,
+  metrics: metrics.metrics,
   'queue.create': queues.createQueue,
   'queue.get': queues.getQueue,
   'queue.patch': queues.patchQueue,

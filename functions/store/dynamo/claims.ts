@@ -8,13 +8,12 @@
  * at once when it expires or is released, without a sweep and without a per-message index.
  */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { deadLetterPolicy } from '../../core/dead-letter.js';
 import type { Claim, ClaimOptions, QueueRef, StoredMessage } from '../../core/model.js';
 import { byPostingOrder, isVisible, membersOf, num, parseHead, str, toMessage, type Item } from './codec.js';
 import { batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { giveBack } from './lanes.js';
-import { queueMetadata } from './queues.js';
+import { deadLetterPolicyOf } from './queues.js';
 import {
   claimRecord,
   dueRecord,
@@ -48,10 +47,7 @@ export class ClaimsController {
     const graceExp = claimExp + options.grace * 1000;
     const home = startLane(ctx, ref);
     const claimId = newClaimId(home);
-    // NOTE: the queue's dead-letter policy is read while the lanes are (no round trip of its own).
-    const policy = queueMetadata(ctx, ref).then(deadLetterPolicy);
-    // When the take fails before any message needs the policy, its failure is not this claim's error.
-    policy.catch(() => undefined);
+    const policy = deadLetterPolicyOf(ctx, ref);
     const result = await takeMessages(ctx, ref, options.limit, now, { claimId, claimExp }, async (lane, seq) =>
       claimMessage(ctx, ref, lane, seq, claimId, claimExp, graceExp, now, await policy),
     );

@@ -2,7 +2,7 @@
  * The item codec: DynamoDB items to domain values and back to what the store reasons about.
  * Pure functions, no I/O.
  */
-import type { StoredMessage } from '../../core/model.js';
+import type { QueueCounters, StoredMessage } from '../../core/model.js';
 import type { Member } from './requests.js';
 import { ATTR as A } from './schema.js';
 
@@ -64,6 +64,8 @@ export interface LaneState {
   readonly dueRecords: number;
   /** Claims released with this lane as home lane, ever (long polls watch it). */
   readonly released: number;
+  /** Lifetime counters (metrics only: nothing else reads them). */
+  readonly counters: QueueCounters;
   readonly inflight: readonly Inflight[];
   readonly reservations: readonly Reservation[];
   /**
@@ -102,6 +104,13 @@ export function parseLane(lane: number, item: Item | undefined): LaneState {
     claimed: num(item?.[A.claimed]),
     dueRecords: num(item?.[A.dueRecords]),
     released: num(item?.[A.released]),
+    counters: {
+      posted: num(item?.[A.posted]),
+      claimed: num(item?.[A.claims]),
+      deleted: num(item?.[A.deleted]),
+      expired: num(item?.[A.expired]),
+      deadLettered: num(item?.[A.deadLettered]),
+    },
     inflight,
     reservations: reservationsOf(item),
     horizon,

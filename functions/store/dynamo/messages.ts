@@ -22,6 +22,7 @@ import { byPostingOrder, isClaimedAt, isVisible, num, str, toMessage, type Item,
 import { backoff, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem, sleep } from './errors.js';
 import { giveBack, postRecords, producerLane, putNew, readLanes } from './lanes.js';
+import { deadLetterPolicyOf } from './queues.js';
 import {
   allocUpdate,
   countersUpdate,
@@ -292,8 +293,10 @@ export class MessagesController {
     const now = ctx.clock.now();
     const popId = newClaimId(startLane(ctx, ref));
     const holdUntil = now + POP_HOLD_MS;
-    const result = await takeMessages(ctx, ref, limit, now, { claimId: '-', claimExp: now }, (lane, seq) =>
-      claimMessage(ctx, ref, lane, seq, popId, holdUntil, holdUntil, now),
+    // A pop delivers too: a message claimed `_max_claim_count` times is dead-lettered, not popped.
+    const policy = deadLetterPolicyOf(ctx, ref);
+    const result = await takeMessages(ctx, ref, limit, now, { claimId: '-', claimExp: now }, async (lane, seq) =>
+      claimMessage(ctx, ref, lane, seq, popId, holdUntil, holdUntil, now, await policy),
     );
     const deleted: Taken[] = [];
     const kept: Taken[] = [];

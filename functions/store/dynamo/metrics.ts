@@ -252,7 +252,26 @@ export interface MeterOptions {
   readonly mode?: CapacityMode;
   /** Replace TransactWriteItems' reported capacity by `estimateTransactWrite` (DynamoDB Local). */
   readonly estimateTransactions?: boolean;
+  /** Bill a Query or Scan reported at 0 units with DynamoDB's minimum (`minimumReadCapacity`; DynamoDB Local). */
+  readonly estimateEmptyQueries?: boolean;
 }
+
+/**
+ * What DynamoDB bills at least for a Query or Scan, even one that finds nothing: one 4 KB read,
+ * i.e. 1 unit strongly consistent, 0.5 eventually consistent.
+ * NOTE: DynamoDB Local reports 0 units for a Query that finds nothing; AWS does not.
+ */
+export function minimumReadCapacity(input: Record<string, unknown>): ConsumedCapacity {
+  const units = input.ConsistentRead === true ? 1 : 0.5;
+  const index = typeof input.IndexName === 'string' ? input.IndexName : undefined;
+  return {
+    CapacityUnits: units,
+    ...(index ? { GlobalSecondaryIndexes: { [index]: { CapacityUnits: units } } } : { Table: { CapacityUnits: units } }),
+  };
+}
+
+const isZero = (c: ConsumedCapacity | ConsumedCapacity[] | undefined): boolean =>
+  (Array.isArray(c) ? c : c ? [c] : []).every((x) => !x.CapacityUnits && !x.ReadCapacityUnits);
 
 export function capacityMiddleware(meter: CapacityMeter, options: MeterOptions = {}): Middleware {
   const mode = options.mode ?? 'INDEXES';
@@ -262,10 +281,13 @@ export function capacityMiddleware(meter: CapacityMeter, options: MeterOptions =
     const input = { ReturnConsumedCapacity: mode, ...args.input };
     const result = await next({ ...args, input });
     const out = result.output;
+    const reported = out.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined;
     const consumed =
       options.estimateTransactions && command === 'TransactWriteItems'
         ? estimateTransactWrite(input)
-        : (out.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined);
+        : options.estimateEmptyQueries && (command === 'Query' || command === 'Scan') && isZero(reported)
+          ? minimumReadCapacity(input)
+          : reported;
     meter.record(commandLabel(command, input), command, consumed, {
       scanned: typeof out.ScannedCount === 'number' ? out.ScannedCount : undefined,
       returned: typeof out.Count === 'number' ? out.Count : undefined,

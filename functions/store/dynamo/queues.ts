@@ -3,6 +3,7 @@
  * the purge and delete that make a queue's messages vanish at once.
  */
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { deadLetterPolicy, type DeadLetterPolicy } from '../../core/dead-letter.js';
 import type { ListQueuesOptions, QueueMetadata, QueueRef, QueueSummary } from '../../core/model.js';
 import { num, type Item } from './codec.js';
 import { backoff, type StoreContext } from './context.js';
@@ -23,6 +24,16 @@ const parseMeta = (item: Item | undefined): QueueMetadata => JSON.parse(String(i
 export async function queueMetadata(ctx: StoreContext, ref: QueueRef): Promise<QueueMetadata | undefined> {
   const out = await ctx.client.send(new GetCommand(getRegistry(ctx.table, ref)));
   return out.Item ? parseMeta(out.Item) : undefined;
+}
+
+/**
+ * The queue's dead-letter policy, for a take to read while it reads the lanes (no round trip of
+ * its own). Its failure is the take's error only once a message needs the policy.
+ */
+export function deadLetterPolicyOf(ctx: StoreContext, ref: QueueRef): Promise<DeadLetterPolicy | undefined> {
+  const policy = queueMetadata(ctx, ref).then(deadLetterPolicy);
+  policy.catch(() => undefined);
+  return policy;
 }
 
 export class QueuesController {

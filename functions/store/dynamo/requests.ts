@@ -4,8 +4,9 @@
  * into an expression. Unit-tested on exact inputs (test/unit/requests.test.ts), which also checks
  * that every placeholder used is defined and every one defined is used.
  */
-import type { QueueRef } from '../../core/model.js';
+import type { QueueCounters, QueueRef } from '../../core/model.js';
 import {
+  activityKey,
   ATTR as A,
   claimKey,
   cleanupKey,
@@ -17,6 +18,7 @@ import {
   laneKey,
   lanePk,
   messageKey,
+  METRICS_PK,
   PART,
   padSeq,
   producerKey,
@@ -24,6 +26,7 @@ import {
   redriveKey,
   QUEUE_SK_PREFIX,
   queueSk,
+  readingKey,
   registryKey,
   sweepShard,
   SWEEP_LEASE_PK,
@@ -1066,3 +1069,84 @@ export const batchDelete = (table: string, keys: readonly Key[]) => ({
 
 /** Ping: a read of a key that never exists. */
 export const pingGet = (table: string) => ({ TableName: table, Key: { [A.pk]: '#PING', [A.sk]: '#PING' } });
+
+// ------------------------------------------------------------------ per-queue metrics
+
+/** A mark the metrics step never consumed (metrics turned off since) goes with the table's TTL after this. */
+export const MARK_BACKSTOP_MS = DAY_MS;
+
+/** An API container's note that it served the queue: one item per queue, overwritten (no read). */
+export function markActivityUpdate(table: string, ref: QueueRef, now: number) {
+  return {
+    TableName: table,
+    Key: activityKey(ref),
+    UpdateExpression: 'SET #ma = :now, #exp = :exp',
+    ExpressionAttributeNames: names(A.markedAt, A.ttl),
+    ExpressionAttributeValues: { ':now': now, ':exp': ttlSeconds(now + MARK_BACKSTOP_MS) },
+  };
+}
+
+/** Every item of one partition, `limit` per page. */
+function partitionQuery(table: string, pk: string, limit: number) {
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: names(A.pk),
+    ExpressionAttributeValues: { ':pk': pk },
+    Limit: limit,
+  };
+}
+
+/** Every mark of one activity shard (eventually consistent: a mark missed now is read next run). */
+export const activityQuery = (table: string, shard: string, limit: number) => partitionQuery(table, shard, limit);
+
+/** Clears a mark the metrics step read, unless an API container renewed it since (that one counts next run). */
+export const clearMarkDelete = (table: string, key: Key, markedAt: number) => deleteIfUnchanged(table, key, A.markedAt, markedAt);
+
+/** The readings of the queues holding a metrics slot (strongly consistent: versions guard the writes). */
+export const readingsQuery = (table: string, limit: number) => ({ ...partitionQuery(table, METRICS_PK, limit), ConsistentRead: true });
+
+/**
+ * Stores the counters a run reported, over exactly the reading that run read (`version`, undefined
+ * when it read none): of two runs reporting the same interval, only one stores, and only that one
+ * emits the differences, so a period is never counted twice.
+ */
+export function saveReadingUpdate(
+  table: string,
+  ref: QueueRef,
+  reading: { readonly counters: QueueCounters; readonly readAt: number; readonly changedAt: number },
+  version: number | undefined,
+) {
+  return {
+    TableName: table,
+    Key: readingKey(ref),
+    UpdateExpression: 'SET #np = :np, #nc = :nc, #nd = :nd, #nx = :nx, #ndl = :ndl, #ra = :ra, #ca = :ca ADD #ver :one',
+    ConditionExpression: version === undefined ? 'attribute_not_exists(#ver)' : '#ver = :ver',
+    ExpressionAttributeNames: names(A.posted, A.claims, A.deleted, A.expired, A.deadLettered, A.readAt, A.changedAt, A.version),
+    ExpressionAttributeValues: {
+      ':np': reading.counters.posted,
+      ':nc': reading.counters.claimed,
+      ':nd': reading.counters.deleted,
+      ':nx': reading.counters.expired,
+      ':ndl': reading.counters.deadLettered,
+      ':ra': reading.readAt,
+      ':ca': reading.changedAt,
+      ':one': 1,
+      ...(version === undefined ? {} : { ':ver': version }),
+    },
+  };
+}
+
+/** Gives a queue's metrics slot up, as read (a run that stored a reading since keeps it). */
+export const dropReadingDelete = (table: string, ref: QueueRef, version: number) => deleteIfUnchanged(table, readingKey(ref), A.version, version);
+
+/** Deletes an item only while `attr` still holds the value read. */
+function deleteIfUnchanged(table: string, key: Key, attr: string, value: number) {
+  return {
+    TableName: table,
+    Key: key,
+    ConditionExpression: `#${attr} = :${attr}`,
+    ExpressionAttributeNames: names(attr),
+    ExpressionAttributeValues: { [`:${attr}`]: value },
+  };
+}

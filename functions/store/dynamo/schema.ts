@@ -109,6 +109,14 @@ export const ATTR = {
   // queue registry / producer registry
   meta: 'meta',
   version: 'ver',
+
+  // per-queue metrics (functions/store/dynamo/activity.ts)
+  /** Activity mark: when an API container last noted the queue (ms). */
+  markedAt: 'ma',
+  /** Metrics reading: when it was taken (ms). */
+  readAt: 'ra',
+  /** Metrics reading: when the queue's counters last moved (ms); a queue quiet and empty long enough gives its slot up. */
+  changedAt: 'ca',
 } as const;
 
 /** Kinds of the records that have a due time. */
@@ -278,14 +286,44 @@ export function parseCleanupPk(pk: string): QueueRef | undefined {
 }
 
 /** Shard of the sweeper index for a record (stable per partition, spread over SWEEP_SHARDS). */
-export function sweepShard(pk: string): string {
+export const sweepShard = (pk: string): string => `SW#${stringHash(pk) % SWEEP_SHARDS}`;
+
+/** A stable 32-bit hash of a key, for spreading items over shards. */
+function stringHash(text: string): number {
   let h = 0;
-  for (let i = 0; i < pk.length; i++) h = (h * 31 + pk.charCodeAt(i)) >>> 0;
-  return `SW#${h % SWEEP_SHARDS}`;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+  return h;
 }
 export const SWEEP_SHARD_KEYS: readonly string[] = Array.from({ length: SWEEP_SHARDS }, (_, i) => `SW#${i}`);
 /** Partition of the sweepers' shard leases (one item per shard). */
 export const SWEEP_LEASE_PK = '#SWEEP';
+
+/**
+ * Activity marks: the API notes each queue it serves (at most once a minute per container) in one
+ * of ACTIVITY_SHARDS partitions, so the metrics step finds the queues that had activity with a few
+ * small queries instead of a scan. Sharded like the sweep index: a busy deployment's marks spread
+ * over several partitions. Sort key: the queue (`<project>#<queue>`), so a queue has one mark.
+ */
+export const ACTIVITY_SHARDS = 8;
+export const ACTIVITY_SHARD_KEYS: readonly string[] = Array.from({ length: ACTIVITY_SHARDS }, (_, i) => `A#${i}`);
+export const activityKey = (ref: QueueRef): Key => {
+  const queue = queuePart(ref);
+  return key(`A#${stringHash(queue) % ACTIVITY_SHARDS}`, queue);
+};
+/** The metrics step's readings: one item per queue holding a metrics slot (its counters when last reported). */
+export const METRICS_PK = '#METRICS';
+export const readingKey = (ref: QueueRef): Key => key(METRICS_PK, queuePart(ref));
+
+/** The queue of an activity mark's or a reading's sort key (`<project>#<queue>`); undefined for anything else. */
+export function parseQueueSk(sk: string): QueueRef | undefined {
+  const [project, queue, ...extra] = sk.split('#');
+  if (!project || !queue || extra.length) return undefined;
+  try {
+    return { project: decodeURIComponent(project), queue };
+  } catch {
+    return undefined;
+  }
+}
 
 // ------------------------------------------------------------------ ids
 

@@ -8,10 +8,10 @@
  * the last sweep, not by the depth, and the figures are exact on a quiet queue.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { MessageAge, QueueRef, QueueStats } from '../../core/model.js';
+import type { MessageAge, QueueCounters, QueueFigures, QueueRef, QueueStats } from '../../core/model.js';
 import { isVisible, lifeOf, membersOf, num, str, type Item, type LaneState } from './codec.js';
 import { batchGet, keyString, type StoreContext } from './context.js';
-import { isCurrentRecord, readLanes } from './lanes.js';
+import { isCurrentRecord, readLanes, type QueueView } from './lanes.js';
 import { dueQuery, expiredQuery, messageRangeQuery } from './requests.js';
 import { ATTR as A, KIND, messageKey } from './schema.js';
 
@@ -21,7 +21,23 @@ const PAGE = 100;
 const EDGE_PAGE = 10;
 
 export async function queueStats(ctx: StoreContext, ref: QueueRef): Promise<QueueStats> {
+  return statsOf(ctx, ref, await readLanes(ctx, ref));
+}
+
+/** Stats and the lanes' lifetime counters from one read of the lanes: what the metrics report. */
+export async function queueFigures(ctx: StoreContext, ref: QueueRef): Promise<QueueFigures> {
   const view = await readLanes(ctx, ref);
+  return { exists: view.head.live, stats: await statsOf(ctx, ref, view), counters: sumCounters(view) };
+}
+
+/** The lanes' lifetime counters, summed. */
+export function sumCounters(view: Pick<QueueView, 'lanes'>): QueueCounters {
+  const sum = (k: keyof QueueCounters) => view.lanes.reduce((n, l) => n + l.counters[k], 0);
+  return { posted: sum('posted'), claimed: sum('claimed'), deleted: sum('deleted'), expired: sum('expired'), deadLettered: sum('deadLettered') };
+}
+
+/** Stats of a queue from lanes already read. */
+async function statsOf(ctx: StoreContext, ref: QueueRef, view: QueueView): Promise<QueueStats> {
   const now = ctx.clock.now();
   const floors = new Map(view.lanes.map((l) => [l.lane, l.floor]));
   const floorOf = (lane: number) => floors.get(lane) ?? 0;

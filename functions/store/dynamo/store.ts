@@ -23,6 +23,7 @@ import type {
   MessagePage,
   NewMessage,
   QueueMetadata,
+  QueueFigures,
   QueueRef,
   QueueStats,
   QueueStore,
@@ -31,13 +32,15 @@ import type {
   RedriveTask,
   StoredMessage,
 } from '../../core/model.js';
+import type { QueueMetricsSettings } from '../../core/queue-metrics.js';
+import { ActivityMarker } from './activity.js';
 import { ClaimsController } from './claims.js';
 import { createContext, type StoreContext } from './context.js';
 import { MessagesController } from './messages.js';
 import { QueuesController } from './queues.js';
 import { pingGet } from './requests.js';
 import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
-import { queueStats } from './stats.js';
+import { queueFigures, queueStats } from './stats.js';
 import { sleep } from './errors.js';
 import { WaitController, type Sleep } from './waiting.js';
 import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
@@ -57,6 +60,11 @@ export interface DynamoStoreOptions {
   readonly inlineCleanupBudget?: number;
   /** How long polls sleep between looks. @default real timers (tests pair a ManualClock with a sleep that advances it) */
   readonly sleep?: Sleep;
+  /**
+   * Per-queue metrics: with a cap above 0, posts, claims, deletes and pops note their queue's
+   * activity (activity.ts) for the sweeper's metrics step. @default - off (no marks)
+   */
+  readonly queueMetrics?: QueueMetricsSettings;
 }
 
 export class DynamoStore implements QueueStore {
@@ -65,6 +73,7 @@ export class DynamoStore implements QueueStore {
   private readonly messages: MessagesController;
   private readonly claims: ClaimsController;
   private readonly waiting: WaitController;
+  private readonly marker: ActivityMarker | undefined;
 
   constructor(options: DynamoStoreOptions) {
     const lanes = options.lanesPerQueue ?? DEFAULT_LANES_PER_QUEUE;
@@ -74,6 +83,17 @@ export class DynamoStore implements QueueStore {
     this.messages = new MessagesController(this.context);
     this.claims = new ClaimsController(this.context);
     this.waiting = new WaitController(this.context, options.sleep ?? sleep);
+    this.marker = options.queueMetrics && options.queueMetrics.maxQueues > 0 ? new ActivityMarker(this.context, options.queueMetrics) : undefined;
+  }
+
+  /**
+   * `work`, with the queue's activity mark written beside it (never after it: no added latency;
+   * the mark never throws, so the request's own outcome is what the caller gets).
+   */
+  private async marked<T>(ref: QueueRef, work: Promise<T>): Promise<T> {
+    if (!this.marker) return work;
+    const [result] = await Promise.all([work, this.marker.mark(ref)]);
+    return result;
   }
 
   createQueue(ref: QueueRef, metadata: QueueMetadata): Promise<boolean> {
@@ -100,9 +120,12 @@ export class DynamoStore implements QueueStore {
   stats(ref: QueueRef): Promise<QueueStats> {
     return queueStats(this.context, ref);
   }
+  figures(ref: QueueRef): Promise<QueueFigures> {
+    return queueFigures(this.context, ref);
+  }
 
   postMessages(ref: QueueRef, messages: readonly NewMessage[], clientId: string): Promise<string[]> {
-    return this.messages.post(ref, messages, clientId);
+    return this.marked(ref, this.messages.post(ref, messages, clientId));
   }
   listMessages(ref: QueueRef, options: ListMessagesOptions): Promise<MessagePage> {
     return this.messages.list(ref, options);
@@ -114,17 +137,17 @@ export class DynamoStore implements QueueStore {
     return this.messages.getMany(ref, ids);
   }
   deleteMessage(ref: QueueRef, id: string, claimId?: string): Promise<DeleteOutcome> {
-    return this.messages.delete(ref, id, claimId, claimId === undefined || isClaimId(claimId));
+    return this.marked(ref, this.messages.delete(ref, id, claimId, claimId === undefined || isClaimId(claimId)));
   }
   deleteMessages(ref: QueueRef, ids: readonly string[]): Promise<BulkDeleteResult> {
-    return this.messages.deleteMany(ref, ids);
+    return this.marked(ref, this.messages.deleteMany(ref, ids));
   }
   popMessages(ref: QueueRef, limit: number): Promise<StoredMessage[]> {
-    return this.messages.pop(ref, limit);
+    return this.marked(ref, this.messages.pop(ref, limit));
   }
 
   createClaim(ref: QueueRef, options: ClaimOptions): Promise<Claim | undefined> {
-    return this.claims.create(ref, options);
+    return this.marked(ref, this.claims.create(ref, options));
   }
   getClaim(ref: QueueRef, claimId: string): Promise<Claim | undefined> {
     return this.claims.get(ref, claimId);
