@@ -9,9 +9,10 @@ import type { Schedule } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { LIMITS } from '../functions/core/limits.js';
 import { DEFAULT_QUEUE_METRICS_MAX, formatQueuePatterns, type QueueMetricsSettings } from '../functions/core/queue-metrics.js';
 import { DEFAULT_PROJECT_CLAIM, QUEUE_METRICS_ENV } from '../functions/entry/env.js';
-import { FUNCTION_GROUPS, type FunctionGroup } from '../functions/http/routes.js';
+import { FUNCTION_GROUPS, routesOf, type FunctionGroup } from '../functions/http/routes.js';
 import { ACCESS, secretsOf, type SecretName, type SecretSubject } from './access.js';
 import { Monitoring, type QueueAlarms } from './monitoring.js';
 import { NotifierFunctions } from './notifier.js';
@@ -28,6 +29,18 @@ export const AUTHORIZER_ENTRY = 'functions/entry/authorizer.ts';
 
 /** API Gateway waits at most 10 s for an authorizer; it answers in milliseconds when warm. */
 const AUTHORIZER_TIMEOUT = Duration.seconds(10);
+/** Functions of route groups that never wait: every request is a few DynamoDB round trips. */
+export const API_FUNCTION_TIMEOUT = Duration.seconds(15);
+/**
+ * Functions serving a long-poll route (`longPoll` in the route table): the longest wait, then one
+ * more claim or listing and the answer (the handler keeps LONG_POLL_RESERVE_MS for that, and never
+ * waits past the invocation's remaining time), below API Gateway's 29 s (INTEGRATION_TIMEOUT).
+ */
+export const LONG_POLL_FUNCTION_TIMEOUT = Duration.seconds(LIMITS.WAIT_SECONDS_MAX + 8);
+
+/** The timeout of the function serving `group`: long enough for its longest route. */
+export const functionTimeout = (group: FunctionGroup): Duration =>
+  routesOf(group).some((r) => r.longPoll) ? LONG_POLL_FUNCTION_TIMEOUT : API_FUNCTION_TIMEOUT;
 
 export interface CloudQueuesStackProps extends StackProps {
   /**
@@ -171,6 +184,7 @@ export class CloudQueuesStack extends Stack {
         access: ACCESS[group],
         environment,
         secrets: secretsFor(group),
+        timeout: functionTimeout(group),
         logRetention,
       });
     }

@@ -45,6 +45,12 @@ export type ApiAuth =
   /** No authorizer: the X-Project-ID header is trusted (signed URLs are still verified). Only for private or test deployments. */
   | { readonly mode: 'trusted-header' };
 
+/**
+ * How long API Gateway waits for a function: the most an HTTP API allows (a long poll holds its
+ * request up to LIMITS.WAIT_SECONDS_MAX seconds; its function's timeout lies below this).
+ */
+export const INTEGRATION_TIMEOUT = Duration.seconds(29);
+
 /** Default stage throttling: requests per second, steady and burst. */
 export const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 1_000, burstLimit: 2_000 };
 
@@ -92,7 +98,7 @@ export class QueuesApi extends Construct {
     this.api = new HttpApi(this, 'Api', {
       description: 'OpenStack Zaqar v2 (Cloud Queues) API',
       createDefaultStage: false,
-      defaultIntegration: new HttpLambdaIntegration('Fallback', props.fallback),
+      defaultIntegration: new HttpLambdaIntegration('Fallback', props.fallback, { timeout: INTEGRATION_TIMEOUT }),
       ...(props.cors ? { corsPreflight: props.cors } : {}),
     });
 
@@ -122,7 +128,7 @@ export class QueuesApi extends Construct {
     const integrationFor = (group: FunctionGroup) => {
       let integration = integrations.get(group);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${group}-integration`, props.functions[group]);
+        integration = new HttpLambdaIntegration(`${group}-integration`, props.functions[group], { timeout: INTEGRATION_TIMEOUT });
         integrations.set(group, integration);
       }
       return integration;

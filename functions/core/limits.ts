@@ -46,6 +46,15 @@ export const LIMITS = {
   SIGNED_URL_DEFAULT_TTL_SECONDS: 86_400,
 
   /**
+   * Long polling (a Cloud Queues extension): `wait` on claims and listings, and the queue's
+   * `_default_wait_seconds`, in seconds. 20 as SQS's WaitTimeSeconds: with the work after the
+   * wait it stays well inside API Gateway's 29 s integration timeout.
+   */
+  WAIT_SECONDS_MIN: 0,
+  WAIT_SECONDS_MAX: 20,
+  WAIT_SECONDS_DEFAULT: 0,
+
+  /**
    * Queues one `GET /v2/metrics` reports (by name; each costs a read of its lanes, as stats does);
    * the rest are counted in `cloudqueues_queues_omitted`.
    */

@@ -78,6 +78,17 @@ export interface Claim {
   readonly messages: StoredMessage[];
 }
 
+/**
+ * What a long poll waits for (QueueStore.waitForMessages):
+ * - `claimable`: a claim could find something it could not find at `since` (ms on the store's
+ *   clock, taken before that empty claim): fresh messages, or a due segment (an expired or
+ *   released claim, a delay that ended) due after `since`;
+ * - `listable`: a listing from `after` (the marker of an empty page) could find new messages.
+ */
+export type AwaitedMessages =
+  | { readonly claimable: { readonly since: number } }
+  | { readonly listable: { readonly after: Marker } };
+
 export interface MessageAge {
   readonly id: string;
   readonly createdAt: number;
@@ -200,6 +211,13 @@ export interface QueueStore {
   renewClaim(ref: QueueRef, claimId: string, ttl: number, grace: number): Promise<boolean>;
   /** Releases the claim: its messages are claimable again at once. Idempotent. */
   releaseClaim(ref: QueueRef, claimId: string): Promise<void>;
+
+  /**
+   * Long polling: resolves true as soon as `what` may hold (a hint: the caller tries again and
+   * may still find nothing), false once `deadline` (ms on the store's clock) has passed. Waits
+   * on a cheap signal, never on the queries a claim or a listing runs.
+   */
+  waitForMessages(ref: QueueRef, what: AwaitedMessages, deadline: number): Promise<boolean>;
 
   /** Starts moving this (dead-letter) queue's messages back; a conflict (409) while one runs. */
   startRedrive(ref: QueueRef, options: RedriveOptions): Promise<RedriveTask>;

@@ -82,7 +82,7 @@ function resolveProject(event: HttpEvent, deps: Deps, route: Route, verdict: Ver
  * Everything checked before a handler runs, in Zaqar's order: a signed URL that does not hold is
  * 404 before anything else is looked at; then the body (size, UTF-8), Accept, Client-ID, project.
  */
-async function prepare(event: HttpEvent, deps: Deps, route: Route): Promise<HandlerContext> {
+async function prepare(event: HttpEvent, deps: Deps, route: Route, lambda: Context | undefined): Promise<HandlerContext> {
   if (bodyByteLength(event) > LIMITS.REQUEST_BODY_HARD_MAX_BYTES) {
     throw new ApiError('payload-too-large', 'Request entity too large', `Request bodies may not exceed ${LIMITS.REQUEST_BODY_HARD_MAX_BYTES} bytes.`);
   }
@@ -99,7 +99,9 @@ async function prepare(event: HttpEvent, deps: Deps, route: Route): Promise<Hand
   }
   if (route.anonymous) return { event, project: '', clientId: '', deps };
   const clientId = normalizeClientId(header(event, 'client-id'));
-  return { event, project: resolveProject(event, deps, route, verdict), clientId, deps };
+  // A long poll never outlives its invocation (functions/http/long-poll.ts).
+  const remaining = typeof lambda?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => lambda.getRemainingTimeInMillis() } : {};
+  return { event, project: resolveProject(event, deps, route, verdict), clientId, deps, ...remaining };
 }
 
 export type ApiHandler = (event: HttpEvent, context?: Context) => Promise<HttpResponse>;
@@ -110,7 +112,7 @@ export function createApi(deps: Deps, routes: readonly Route[] = ROUTES): ApiHan
       method: route.method,
       path: route.path,
       // The router is typed for every API Gateway shape; ours are always HTTP API 2.0 events.
-      handler: (async (event: HttpEvent) => HANDLERS[route.id](await prepare(event, deps, route))) as never,
+      handler: (async (event: HttpEvent, context: Context | undefined) => HANDLERS[route.id](await prepare(event, deps, route, context))) as never,
     })),
     notFoundResponse: ({ path }: { method: string; path: string }) => {
       const allowed = methodsAt(path);

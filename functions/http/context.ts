@@ -48,6 +48,8 @@ export interface HandlerContext {
   /** Normalized Client-ID (32 lowercase hex); empty only on GET /. */
   readonly clientId: string;
   readonly deps: Deps;
+  /** Milliseconds the Lambda invocation has left (its context's getRemainingTimeInMillis); absent locally. */
+  readonly remainingMs?: () => number;
 }
 
 export type RouteHandler = (ctx: HandlerContext) => Promise<HttpResponse>;

@@ -4,8 +4,12 @@
  * flavors). NOTE: where Zaqar's document disagrees with its own handlers we follow the
  * handlers: the message-delete template says `{?claim_id}` (Zaqar: `{?claim}`, a parameter
  * nothing reads), and every query parameter we accept is listed. test/integration/home.test.ts
- * checks each template against ROUTES and the OpenAPI parameters.
+ * checks each template against ROUTES and the OpenAPI parameters. Parameters Cloud Queues adds to
+ * Zaqar (`wait`, long polling) are named in their resource's hints under EXTENSION_KEY, as the
+ * OpenAPI document marks them.
  */
+import { EXTENSION_KEY, LONG_POLLING } from './schemas.js';
+
 const param = (name: string) => `param/${name}`;
 const Q = '/v2/queues/{queue_name}';
 const qv = { queue_name: param('queue_name') };
@@ -14,6 +18,8 @@ const hints = (allow: string[], acceptPost = false) => ({
   formats: { 'application/json': {} },
   ...(acceptPost ? { 'accept-post': ['application/json'] } : {}),
 });
+/** Hints of a resource whose `wait` parameter is the long-polling extension. */
+const longPollHints = (allow: string[], acceptPost = false) => ({ ...hints(allow, acceptPost), [EXTENSION_KEY]: { wait: LONG_POLLING[EXTENSION_KEY] } });
 
 export function buildHomeDocument() {
   return {
@@ -58,7 +64,7 @@ export function buildHomeDocument() {
       // Extension (not in Zaqar): move dead-lettered messages back (docs/design.md, "Dead letters").
       'rel/queue_redrive': { 'href-template': `${Q}/redrive`, 'href-vars': qv, hints: hints(['POST', 'GET', 'DELETE'], true) },
       'rel/messages': {
-        'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed,ids}`,
+        'href-template': `${Q}/messages{?marker,limit,echo,include_claimed,include_delayed,wait,ids}`,
         'href-vars': {
           ...qv,
           marker: param('marker'),
@@ -66,9 +72,10 @@ export function buildHomeDocument() {
           echo: param('echo'),
           include_claimed: param('include_claimed'),
           include_delayed: param('include_delayed'),
+          wait: param('wait'),
           ids: param('ids'),
         },
-        hints: hints(['GET']),
+        hints: longPollHints(['GET']),
       },
       'rel/post_messages': { 'href-template': `${Q}/messages`, 'href-vars': qv, hints: hints(['POST'], true) },
       'rel/messages_delete': {
@@ -92,9 +99,9 @@ export function buildHomeDocument() {
         hints: hints(['GET']),
       },
       'rel/post_claim': {
-        'href-template': `${Q}/claims{?limit}`,
-        'href-vars': { ...qv, limit: param('claim_limit') },
-        hints: hints(['POST'], true),
+        'href-template': `${Q}/claims{?limit,wait}`,
+        'href-vars': { ...qv, limit: param('claim_limit'), wait: param('wait') },
+        hints: longPollHints(['POST'], true),
       },
       'rel/patch_claim': {
         'href-template': `${Q}/claims/{claim_id}`,

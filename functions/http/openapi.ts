@@ -8,6 +8,7 @@ import { ROUTES, type Route } from './routes.js';
 import {
   COMPONENT_SCHEMAS,
   errorResponse,
+  EXTENSION_KEY,
   HEADER_PARAMETERS,
   PATH_PARAMETERS,
   ROUTE_SCHEMAS,
@@ -62,6 +63,7 @@ function parameter(p: ParameterSpec) {
     ...(p.style ? { style: p.style } : {}),
     ...(p.explode !== undefined ? { explode: p.explode } : {}),
     schema: p.schema,
+    ...(p.extension ? { [EXTENSION_KEY]: p.extension } : {}),
   };
 }
 
@@ -137,7 +139,8 @@ export function buildOpenApi() {
       description:
         'The OpenStack Zaqar v2 messaging API served by API Gateway, Lambda and DynamoDB. ' +
         `Request bodies are JSON, at most ${LIMITS.REQUEST_BODY_HARD_MAX_BYTES} bytes; errors are \`{title, description}\`. ` +
-        'A known path with another method answers 405 with `Allow`. Generated from functions/http/routes.ts and schemas.ts.',
+        'A known path with another method answers 405 with `Allow`. What Cloud Queues adds to Zaqar is marked ' +
+        `\`${EXTENSION_KEY}\` (its value names the feature, e.g. \`long-polling\`). Generated from functions/http/routes.ts and schemas.ts.`,
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',

@@ -24,6 +24,11 @@ export interface RouteDefinition {
    * (error bodies stay JSON). @default - JSON
    */
   readonly produces?: string;
+  /**
+   * Accepts `wait` (long polling): may hold its request up to LIMITS.WAIT_SECONDS_MAX seconds, so
+   * the function serving it gets a longer timeout (lib/cloud-queues-stack.ts).
+   */
+  readonly longPoll?: boolean;
   readonly summary: string;
 }
 
@@ -61,12 +66,12 @@ export const ROUTES = [
   { id: 'subscription.confirm', method: 'PUT', path: `${Q}/subscriptions/{subscription_id}/confirm`, group: 'queues', summary: 'Confirm (or unsubscribe) a subscription' },
 
   { id: 'messages.post', method: 'POST', path: `${Q}/messages`, group: 'messages', summary: 'Post messages' },
-  { id: 'messages.list', method: 'GET', path: `${Q}/messages`, group: 'messages', summary: 'List messages, or get by ?ids=' },
+  { id: 'messages.list', method: 'GET', path: `${Q}/messages`, group: 'messages', longPoll: true, summary: 'List messages, or get by ?ids=' },
   { id: 'messages.delete', method: 'DELETE', path: `${Q}/messages`, group: 'messages', summary: 'Delete by ?ids= or pop ?pop=N' },
   { id: 'message.get', method: 'GET', path: `${Q}/messages/{message_id}`, group: 'messages', summary: 'Get a message' },
   { id: 'message.delete', method: 'DELETE', path: `${Q}/messages/{message_id}`, group: 'messages', summary: 'Delete a message (?claim_id=)' },
 
-  { id: 'claims.create', method: 'POST', path: `${Q}/claims`, group: 'claims', summary: 'Claim messages' },
+  { id: 'claims.create', method: 'POST', path: `${Q}/claims`, group: 'claims', longPoll: true, summary: 'Claim messages' },
   { id: 'claim.get', method: 'GET', path: `${Q}/claims/{claim_id}`, group: 'claims', summary: 'Get a claim' },
   { id: 'claim.renew', method: 'PATCH', path: `${Q}/claims/{claim_id}`, group: 'claims', summary: 'Renew a claim' },
   { id: 'claim.release', method: 'DELETE', path: `${Q}/claims/{claim_id}`, group: 'claims', summary: 'Release a claim' },

@@ -10,7 +10,7 @@
  */
 import { LIMITS } from '../core/limits.js';
 import type { RouteId } from './routes.js';
-import { QUEUE_NAME_RE, RESERVED_DEFAULTS, SHARE_METHODS, SHARE_PATHS, SUBSCRIBER_SCHEMES } from './validation.js';
+import { EXTENSION_DEFAULTS, QUEUE_NAME_RE, RESERVED_DEFAULTS, SHARE_METHODS, SHARE_PATHS, SUBSCRIBER_SCHEMES } from './validation.js';
 import { BACKOFF_FUNCTIONS, DEFAULT_RETRY_POLICY } from '../core/retry-policy.js';
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's dialect). */
@@ -70,6 +70,10 @@ const QUEUE_NAME: JsonSchema = {
   pattern: QUEUE_NAME_RE.source,
 };
 
+/** Marks what Cloud Queues adds to Zaqar's API (an OpenAPI specification extension): its value names the feature. */
+export const EXTENSION_KEY = 'x-cloud-queues-extension';
+export const LONG_POLLING = { [EXTENSION_KEY]: 'long-polling' } as const;
+
 const RESERVED_METADATA: Record<string, JsonSchema> = {
   _default_message_ttl: seconds('TTL of messages posted without one', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, RESERVED_DEFAULTS._default_message_ttl),
   _default_message_delay: seconds('Delay of messages posted without one', LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX, RESERVED_DEFAULTS._default_message_delay),
@@ -81,6 +85,14 @@ const RESERVED_METADATA: Record<string, JsonSchema> = {
   _dead_letter_queue: { ...QUEUE_NAME, description: 'Queue that receives messages claimed `_max_claim_count` times.' },
   _dead_letter_queue_messages_ttl: seconds('TTL of messages moved to the dead-letter queue', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX),
   _retry_policy: { ...ref('RetryPolicy'), description: 'How deliveries to subscribers are retried (a subscription may override it).' },
+  _default_wait_seconds: ((s) => ({ ...s, description: `${String(s.description)} Shown once set.`, ...LONG_POLLING }))(
+    seconds(
+      'Long polling: how long claims and listings that send no `wait` wait for messages',
+      LIMITS.WAIT_SECONDS_MIN,
+      LIMITS.WAIT_SECONDS_MAX,
+      EXTENSION_DEFAULTS._default_wait_seconds,
+    ),
+  ),
   _enable_encrypt_messages: {
     type: 'boolean',
     default: false,
@@ -408,6 +420,8 @@ export interface ParameterSpec {
   /** For arrays in the query: `ids=a,b` (form, not exploded); repeated keys are accepted too. */
   readonly style?: 'form' | 'simple';
   readonly explode?: boolean;
+  /** What Cloud Queues adds to Zaqar (emitted as EXTENSION_KEY). */
+  readonly extension?: string;
 }
 
 /** Path parameters by name; every `{param}` in ROUTES must be here (the OpenAPI test checks). */
@@ -455,6 +469,17 @@ const limitParam = (max: number, dflt: number | undefined, what: string): Parame
   in: 'query',
   description: `How many ${what}.`,
   schema: int(1, max, dflt !== undefined ? { default: dflt } : {}),
+});
+/** `?wait=`: long polling (a Cloud Queues extension; functions/http/long-poll.ts). */
+const waitQuery = (what: string, empty: string): ParameterSpec => ({
+  name: 'wait',
+  in: 'query',
+  description:
+    `Long polling (a Cloud Queues extension, as SQS's WaitTimeSeconds): when nothing is ${what} at once, wait up to this ` +
+    `many seconds and answer as soon as something is; at the end answer ${empty}. Absent: the queue's ` +
+    '`_default_wait_seconds` (0 unless set). Other Zaqar clients never send it and see no change.',
+  schema: int(LIMITS.WAIT_SECONDS_MIN, LIMITS.WAIT_SECONDS_MAX),
+  extension: LONG_POLLING[EXTENSION_KEY],
 });
 const idsParam = (what: string): ParameterSpec => ({
   name: 'ids',
@@ -801,11 +826,15 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
       bool('echo', 'Include messages posted with the caller\u2019s Client-ID.'),
       bool('include_claimed', 'Include claimed messages.'),
       bool('include_delayed', 'Include delayed messages.'),
+      waitQuery('listable after `marker`', 'with an empty page; listings only (with `ids`: 400). A `next` link carries it on'),
       idsParam('get'),
     ],
     responses: {
-      200: { description: 'Messages (`links` only for listings); an empty page for an empty or missing queue.', schema: ref('MessageList') },
-      400: invalid('limit, marker, ids or a boolean'),
+      200: {
+        description: 'Messages (`links` only for listings); an empty page for an empty or missing queue (after `wait`, if given).',
+        schema: ref('MessageList'),
+      },
+      400: invalid('limit, marker, ids, wait or a boolean'),
       404: notFound('None of the `ids`'),
     },
   },
@@ -845,7 +874,10 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
 
   'claims.create': {
     description: 'Claims up to `limit` of the oldest free messages; best effort.',
-    query: [limitParam(LIMITS.MESSAGES_PER_CLAIM_MAX, LIMITS.MESSAGES_PER_CLAIM_DEFAULT, 'messages to claim')],
+    query: [
+      limitParam(LIMITS.MESSAGES_PER_CLAIM_MAX, LIMITS.MESSAGES_PER_CLAIM_DEFAULT, 'messages to claim'),
+      waitQuery('claimable', '204'),
+    ],
     requestBody: { description: 'Claim ttl and grace (the body may be empty: the defaults).', required: false, schema: ref('ClaimBody') },
     responses: {
       201: {
@@ -858,8 +890,8 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
         },
         headers: location('The claim.'),
       },
-      204: noContent('Nothing to claim (also for a missing queue).'),
-      400: invalid('ttl, grace or limit'),
+      204: noContent('Nothing to claim (also for a missing queue), at once or at the end of `wait`.'),
+      400: invalid('ttl, grace, limit or wait'),
       413: tooLarge,
     },
   },

@@ -145,6 +145,14 @@ export function rangeCheck(value: number, min: number, max: number, message: str
 
 export const messagesLimitText = (max: number) => `Limit must be at least 1 and may not be greater than ${max}.`;
 
+const WAIT_TEXT = `The "wait" parameter must be at least ${LIMITS.WAIT_SECONDS_MIN} and may not be greater than ${LIMITS.WAIT_SECONDS_MAX} seconds.`;
+
+/** `?wait=` (long polling, seconds): undefined when absent; 400 when not an integer in range. */
+export function waitParam(raw: string | undefined): number | undefined {
+  const wait = intParam('wait', raw);
+  return wait === undefined ? undefined : rangeCheck(wait, LIMITS.WAIT_SECONDS_MIN, LIMITS.WAIT_SECONDS_MAX, WAIT_TEXT);
+}
+
 
 // ------------------------------------------------------------------ bodies
 
@@ -161,6 +169,8 @@ export interface QueueDefaults {
   readonly ttl: number;
   readonly delay: number;
   readonly maxPostBytes: number;
+  /** Long-poll seconds of claims and listings that send no `wait`. */
+  readonly wait: number;
 }
 
 const TTL_TEXT = `The TTL for a message may not exceed ${LIMITS.MESSAGE_TTL_MAX} seconds, and must be at least ${LIMITS.MESSAGE_TTL_MIN} seconds long.`;
@@ -213,10 +223,20 @@ export function parseClaimBody(text: string | undefined, bodyRequired: boolean):
 
 // ------------------------------------------------------------------ queue metadata
 
+/** Zaqar's reserved keys and their defaults: a queue's GET shows them whether set or not. */
 export const RESERVED_DEFAULTS = {
   _max_messages_post_size: LIMITS.MESSAGE_POST_MAX_BYTES,
   _default_message_ttl: LIMITS.MESSAGE_TTL_DEFAULT,
   _default_message_delay: LIMITS.MESSAGE_DELAY_DEFAULT,
+} as const;
+
+/**
+ * Reserved keys Cloud Queues adds (extensions) and their defaults: validated like Zaqar's, shown
+ * only once set, so a Zaqar client reading a queue sees exactly Zaqar's answer.
+ */
+export const EXTENSION_DEFAULTS = {
+  /** Long polling: how long claims and listings without `wait` wait. */
+  _default_wait_seconds: LIMITS.WAIT_SECONDS_DEFAULT,
 } as const;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -241,6 +261,8 @@ export function validateMetadata(meta: QueueMetadata, title: string = INVALID_RE
     `_max_messages_post_size can not exceed ${LIMITS.MESSAGE_POST_MAX_BYTES},  and must be at least greater than 0.`);
   intIn('_default_message_delay', LIMITS.MESSAGE_DELAY_MIN, LIMITS.MESSAGE_DELAY_MAX,
     `_default_message_delay can not exceed ${LIMITS.MESSAGE_DELAY_MAX} seconds, and must be at least ${LIMITS.MESSAGE_DELAY_MIN} seconds long.`);
+  intIn('_default_wait_seconds', LIMITS.WAIT_SECONDS_MIN, LIMITS.WAIT_SECONDS_MAX,
+    `_default_wait_seconds can not exceed ${LIMITS.WAIT_SECONDS_MAX} seconds, and must be at least ${LIMITS.WAIT_SECONDS_MIN} seconds long.`);
   intIn('_max_claim_count', 1, LIMITS.MAX_CLAIM_COUNT_MAX,
     `_max_claim_count can not exceed ${LIMITS.MAX_CLAIM_COUNT_MAX}, and must be at least 1.`);
   intIn('_dead_letter_queue_messages_ttl', LIMITS.MESSAGE_TTL_MIN, LIMITS.MESSAGE_TTL_MAX, TTL_TEXT);
@@ -274,11 +296,17 @@ export function parseQueueMetadata(text: string | undefined): QueueMetadata {
 
 /** The queue's effective settings: stored reserved keys over the defaults. */
 export function queueDefaults(meta: QueueMetadata | undefined): QueueDefaults {
-  const pick = (key: keyof typeof RESERVED_DEFAULTS) => {
+  const defaults = { ...RESERVED_DEFAULTS, ...EXTENSION_DEFAULTS };
+  const pick = (key: keyof typeof defaults) => {
     const v = meta?.[key];
-    return isInt(v) && v > 0 ? v : RESERVED_DEFAULTS[key];
+    return isInt(v) && v > 0 ? v : defaults[key];
   };
-  return { ttl: pick('_default_message_ttl'), delay: pick('_default_message_delay'), maxPostBytes: pick('_max_messages_post_size') };
+  return {
+    ttl: pick('_default_message_ttl'),
+    delay: pick('_default_message_delay'),
+    maxPostBytes: pick('_max_messages_post_size'),
+    wait: pick('_default_wait_seconds'),
+  };
 }
 
 export interface PatchOp {

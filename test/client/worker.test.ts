@@ -255,13 +255,13 @@ describe('worker: shutdown', () => {
 });
 
 describe('worker: idle queue', () => {
-  it('backs off on empty claims when the server answers at once (wait ignored), and sends wait', async () => {
+  it('backs off on empty claims when the server answers at once (wait 0), and sends wait', async () => {
     const queue = newQueueName();
     await client.queue(queue).create();
     const scheduler = new ManualScheduler();
     const { client: recorded, requests, state } = recordedClient();
     const stop = new AbortController();
-    const running = worker(recorded.queue(queue), () => undefined, testOptions({ wait: 20, signal: stop.signal, scheduler, idleBackoff: { minMs: 1_000, maxMs: 8_000 } }));
+    const running = worker(recorded.queue(queue), () => undefined, testOptions({ wait: 0, signal: stop.signal, scheduler, idleBackoff: { minMs: 1_000, maxMs: 8_000 } }));
     const claims = () => requests.filter(isRequest('POST', /\/claims$/));
     const pauses: number[] = [];
     let elapsed = 0;
@@ -277,10 +277,39 @@ describe('worker: idle queue', () => {
     await running;
     // One claim per pause; pauses double (jittered) from ~1 s to ~8 s: no tight loop.
     expect(claims().length).toBe(pauses.length + 1);
-    expect(claims().every((r) => r.url.searchParams.get('wait') === '20')).toBe(true);
+    expect(claims().every((r) => r.url.searchParams.get('wait') === '0')).toBe(true);
     expect(pauses.every((p) => p >= 500 && p <= 8_000)).toBe(true);
     expect(pauses.slice(3).every((p) => p >= 4_000)).toBe(true);
     expect(claims().length).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('worker: long polling (wait)', () => {
+  it('holds one claim open on an idle queue, and handles a message posted meanwhile as soon as the server answers', async () => {
+    const queue = newQueueName();
+    await client.queue(queue).create();
+    const { client: recorded, requests, answered, state } = recordedClient();
+    const claims = () => requests.filter(isRequest('POST', /\/claims$/));
+    const stop = new AbortController();
+    const handled: number[] = [];
+    const running = worker<number>(recorded.queue(queue), (m) => void handled.push(m.body), testOptions({ wait: 20, signal: stop.signal }));
+    await eventually(() => expect(claims()).toHaveLength(1));
+    // The server holds it (a server without long polling would have answered, and the worker would claim again).
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(claims()).toHaveLength(1);
+    expect(state.inFlight).toBe(1);
+    await client.queue(queue).post([{ body: 7 }]);
+    await eventually(() => expect(handled).toEqual([7]));
+    const answeredClaims = answered.filter(isRequest('POST', /\/claims$/));
+    expect(answeredClaims[0]?.status).toBe(201); // the claim that waited brought it
+    expect(claims().every((r) => r.url.searchParams.get('wait') === '20')).toBe(true);
+    // A stop does not cut a long poll short: the next message ends it, and the stopping worker gives it back.
+    stop.abort();
+    await client.queue(queue).post([{ body: 8 }]);
+    const report = await running;
+    expect(report).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(handled).toEqual([7]);
+    expect(await client.queue(queue).stats()).toMatchObject({ total: 1, claimed: 0 });
   });
 });
 

@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { ROUTES, FUNCTION_GROUPS, type Route } from '../../functions/http/routes.js';
 import { TABLE } from '../../functions/store/dynamo/schema.js';
 import { ACCESS, iamActions, secretsOf, type AccessSubject, type SecretSubject } from '../../lib/access.js';
-import { resolveAuth } from '../../lib/cloud-queues-stack.js';
+import { LIMITS } from '../../functions/core/limits.js';
+import { LONG_POLL_RESERVE_MS } from '../../functions/http/long-poll.js';
+import { API_FUNCTION_TIMEOUT, resolveAuth } from '../../lib/cloud-queues-stack.js';
+import { INTEGRATION_TIMEOUT } from '../../lib/queues-api.js';
 import { JWT_PROPS, logicalIdOf, templateOf, type Resource } from './support.js';
 
 const jwt = templateOf();
@@ -49,6 +52,31 @@ describe('routes', () => {
     const target = (byKey.get('$default') as Resource).Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
     const integration = jwt.toJSON().Resources[target['Fn::Join'][1][1].Ref] as Resource;
     expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(jwt, 'fallback'), 'Arn'] });
+  });
+});
+
+describe('timeouts (long polling)', () => {
+  const lambdaOf = (handler: string) => jwt.toJSON().Resources[functionId(jwt, handler)] as Resource;
+  const longPolled = new Set(routes.filter((r) => r.longPoll).map((r) => r.group));
+
+  it('every integration waits API Gateway\'s most for its function (29 s)', () => {
+    const integrations = Object.values(resources(jwt, 'AWS::ApiGatewayV2::Integration'));
+    expect(integrations.length).toBeGreaterThan(0);
+    for (const i of integrations) expect(i.Properties.TimeoutInMillis).toBe(INTEGRATION_TIMEOUT.toMilliseconds());
+  });
+
+  it.each(FUNCTION_GROUPS.map((g) => [g] as const))('the %s function outlives its longest wait plus the reserve, within the integration timeout', (group) => {
+    const timeout = Number(lambdaOf(group).Properties.Timeout);
+    if (longPolled.has(group)) {
+      expect(timeout * 1000).toBeGreaterThan(LIMITS.WAIT_SECONDS_MAX * 1000 + LONG_POLL_RESERVE_MS);
+      expect(timeout).toBeLessThan(INTEGRATION_TIMEOUT.toSeconds());
+    } else {
+      expect(timeout).toBe(API_FUNCTION_TIMEOUT.toSeconds());
+    }
+  });
+
+  it('claims and listings are the long-poll routes', () => {
+    expect(routes.filter((r) => r.longPoll).map((r) => r.id).sort()).toEqual(['claims.create', 'messages.list']);
   });
 });
 

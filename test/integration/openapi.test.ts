@@ -4,6 +4,7 @@
  * of the server match the documented status codes, headers and body schemas, and the
  * documented integer bounds are the ones the server enforces.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../functions/core/limits.js';
 import { buildOpenApi, pathParameterNames, renderOpenApi } from '../../functions/http/openapi.js';
 import { pathPattern, ROUTES, type Route } from '../../functions/http/routes.js';
+import { EXTENSION_KEY } from '../../functions/http/schemas.js';
 import { Client, type Reply, type RequestOptions } from '../support/http.js';
 import { newQueueName, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -38,6 +40,8 @@ function schemaCompiler() {
   });
   // The document's own top-level keys are not schema keywords; `$ref`s point into it.
   ajv.addVocabulary(['openapi', 'info', 'jsonSchemaDialect', 'tags', 'paths', 'components']);
+  // What Cloud Queues adds to Zaqar is marked with an OpenAPI specification extension, in schemas too.
+  ajv.addKeyword(EXTENSION_KEY);
   ajv.addSchema({ ...doc, $id: DOC_ID });
   const cache = new Map<string, ValidateFunction>();
   return (...path: string[]): ValidateFunction => {
@@ -297,7 +301,10 @@ describe('live responses match the document', () => {
       .map((p) => [route.id, p.name, p.schema.minimum as number, p.schema.maximum as number, route] as const),
   );
   it.each(bounds)('%s ?%s: the server enforces %i..%i', async (_id, name, min, max, route) => {
-    const url = route.path.replace('{queue_name}', newQueueName());
+    const q = newQueueName();
+    const url = route.path.replace('{queue_name}', q);
+    // A long poll (`wait`) at its maximum answers at once when there is something (from another client: echo is off).
+    if (name === 'wait') await client.withClientId(randomUUID()).postMessages(q, ['ready']);
     expect((await call(route.method, `${url}?${name}=${max}`)).status).toBeLessThan(400);
     expect((await call(route.method, `${url}?${name}=${max + 1}`)).status).toBe(400);
     expect((await call(route.method, `${url}?${name}=${min - 1}`)).status).toBe(400);

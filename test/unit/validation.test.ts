@@ -22,6 +22,7 @@ import {
   parseQueueMetadata,
   queueDefaults,
   rangeCheck,
+  EXTENSION_DEFAULTS,
   RESERVED_DEFAULTS,
   validateMetadata,
   validateProjectId,
@@ -462,8 +463,14 @@ describe('queue metadata', () => {
       ttl: RESERVED_DEFAULTS._default_message_ttl,
       delay: RESERVED_DEFAULTS._default_message_delay,
       maxPostBytes: RESERVED_DEFAULTS._max_messages_post_size,
+      wait: EXTENSION_DEFAULTS._default_wait_seconds,
     });
-    expect(queueDefaults({ _default_message_ttl: 61, _max_messages_post_size: 1000 })).toEqual({ ttl: 61, delay: 0, maxPostBytes: 1000 });
+    expect(queueDefaults({ _default_message_ttl: 61, _max_messages_post_size: 1000, _default_wait_seconds: 20 })).toEqual({
+      ttl: 61,
+      delay: 0,
+      maxPostBytes: 1000,
+      wait: 20,
+    });
     expect(queueDefaults({ _default_message_ttl: 'x' }).ttl).toBe(LIMITS.MESSAGE_TTL_DEFAULT);
   });
 });

@@ -464,6 +464,11 @@ export interface components {
             /** @description How deliveries to subscribers are retried (a subscription may override it). */
             _retry_policy?: components["schemas"]["RetryPolicy"];
             /**
+             * @description Long polling: how long claims and listings that send no `wait` wait for messages, in seconds. Shown once set.
+             * @default 0
+             */
+            _default_wait_seconds?: number;
+            /**
              * @description Encrypt the bodies of messages posted from now on (AES-256-GCM under the deployment’s message key) before they are stored; reads decrypt them.
              * @default false
              */
@@ -2555,6 +2560,8 @@ export interface operations {
                 include_claimed?: boolean;
                 /** @description Include delayed messages. Accepts true/false in any case (also 1/0, yes/no). */
                 include_delayed?: boolean;
+                /** @description Long polling (a Cloud Queues extension, as SQS's WaitTimeSeconds): when nothing is listable after `marker` at once, wait up to this many seconds and answer as soon as something is; at the end answer with an empty page; listings only (with `ids`: 400). A `next` link carries it on. Absent: the queue's `_default_wait_seconds` (0 unless set). Other Zaqar clients never send it and see no change. */
+                wait?: number;
                 /** @description Message ids to get, comma-separated or as repeated `ids=` keys. */
                 ids?: string[];
             };
@@ -2572,7 +2579,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Messages (`links` only for listings); an empty page for an empty or missing queue. */
+            /** @description Messages (`links` only for listings); an empty page for an empty or missing queue (after `wait`, if given). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2581,7 +2588,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
-            /** @description Invalid input: limit, marker, ids or a boolean. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            /** @description Invalid input: limit, marker, ids, wait or a boolean. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2992,6 +2999,8 @@ export interface operations {
             query?: {
                 /** @description How many messages to claim. */
                 limit?: number;
+                /** @description Long polling (a Cloud Queues extension, as SQS's WaitTimeSeconds): when nothing is claimable at once, wait up to this many seconds and answer as soon as something is; at the end answer 204. Absent: the queue's `_default_wait_seconds` (0 unless set). Other Zaqar clients never send it and see no change. */
+                wait?: number;
             };
             header: {
                 /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
@@ -3025,14 +3034,14 @@ export interface operations {
                     };
                 };
             };
-            /** @description Nothing to claim (also for a missing queue). */
+            /** @description Nothing to claim (also for a missing queue), at once or at the end of `wait`. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid input: ttl, grace or limit. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
+            /** @description Invalid input: ttl, grace, limit or wait. Missing or malformed `Client-ID`, or missing or invalid `X-Project-ID` (local mode). */
             400: {
                 headers: {
                     [name: string]: unknown;

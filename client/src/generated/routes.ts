@@ -46,7 +46,7 @@ export type RouteId = keyof typeof ROUTES;
 export const QUERY_BOUNDS = {
   "queues.list": {"limit":{"minimum":1,"maximum":20}},
   "subscriptions.list": {"limit":{"minimum":1,"maximum":20}},
-  "messages.list": {"limit":{"minimum":1,"maximum":20}},
+  "messages.list": {"limit":{"minimum":1,"maximum":20},"wait":{"minimum":0,"maximum":20}},
   "messages.delete": {"pop":{"minimum":1,"maximum":20}},
-  "claims.create": {"limit":{"minimum":1,"maximum":20}},
+  "claims.create": {"limit":{"minimum":1,"maximum":20},"wait":{"minimum":0,"maximum":20}},
 } as const;

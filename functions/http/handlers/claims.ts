@@ -3,8 +3,9 @@ import { notFound } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { queueRef, type HandlerContext, type RouteHandler } from '../context.js';
 import { empty, json, pathParam, query, rawBody } from '../request.js';
-import { intParam, messagesLimitText, parseClaimBody, rangeCheck } from '../validation.js';
+import { intParam, messagesLimitText, parseClaimBody, rangeCheck, waitParam } from '../validation.js';
 import { openMessages } from '../bodies.js';
+import { longPoll } from '../long-poll.js';
 import { age, claimHref, formatMessage } from './format.js';
 
 const claimNotFound = (ctx: HandlerContext, claimId: string) => {
@@ -17,7 +18,13 @@ export const createClaim: RouteHandler = async (ctx) => {
   const { ttl, grace } = parseClaimBody(rawBody(ctx.event), false);
   const limit = intParam('limit', query(ctx.event, 'limit')) ?? LIMITS.MESSAGES_PER_CLAIM_DEFAULT;
   rangeCheck(limit, 1, LIMITS.MESSAGES_PER_CLAIM_MAX, messagesLimitText(LIMITS.MESSAGES_PER_CLAIM_MAX));
-  const claim = await ctx.deps.store.createClaim(ref, { ttl, grace, limit });
+  const wait = waitParam(query(ctx.event, 'wait'));
+  const { store } = ctx.deps;
+  const claim = await longPoll(ctx, ref, wait, {
+    attempt: () => store.createClaim(ref, { ttl, grace, limit }),
+    found: (c) => c !== undefined,
+    awaited: (_none, since) => ({ claimable: { since } }),
+  });
   if (!claim) return empty(204);
   const now = ctx.deps.clock.now();
   return json(

@@ -1,6 +1,7 @@
 /** Message routes: post, list / get by ids, get, delete (by id, by ids, pop). */
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
-import { formatMarker, parseMarker } from '../../core/marker.js';
+import { formatMarker, parseMarker, type Marker } from '../../core/marker.js';
+import type { MessagePage } from '../../core/model.js';
 import { LIMITS } from '../../core/limits.js';
 import { queueRef, type RouteHandler } from '../context.js';
 import { empty, json, pathParam, query, rawBody } from '../request.js';
@@ -11,7 +12,9 @@ import {
   parseMessagePost,
   queueDefaults,
   rangeCheck,
+  waitParam,
 } from '../validation.js';
+import { longPoll } from '../long-poll.js';
 import { encryptsMessages, openMessages, sealMessages } from '../bodies.js';
 import { formatMessage, formatPopped, messagesHref, queryString } from './format.js';
 
@@ -37,15 +40,18 @@ export const postMessages: RouteHandler = async (ctx) => {
 export const listMessages: RouteHandler = async (ctx) => {
   const { event, deps } = ctx;
   const ref = queueRef(ctx);
-  const now = deps.clock.now();
   const idsRaw = query(event, 'ids');
+  const wait = waitParam(query(event, 'wait'));
   if (idsRaw !== undefined) {
+    // Long polling is for listings: a lookup by ids has nothing to wait for.
+    if (wait !== undefined) throw badRequest('The "wait" parameter applies to listings, not to a lookup by ids.', 'Invalid parameter');
     const ids = idsParam(idsRaw);
     rangeCheck(ids.length, 1, LIMITS.MESSAGE_IDS_MAX, messagesLimitText(LIMITS.MESSAGE_IDS_MAX));
     const found = await deps.store.getMessages(ref, ids);
     if (found.length === 0) {
       throw notFound(`No messages with IDs: ${ids.join(', ')} found in the queue ${ref.queue} for project ${ref.project}.`);
     }
+    const now = deps.clock.now();
     return json(200, { messages: (await openMessages(ctx, found)).map((m) => formatMessage(ref.queue, m, now)) });
   }
   const limit = intParam('limit', query(event, 'limit')) ?? LIMITS.MESSAGES_PER_PAGE_DEFAULT;
@@ -54,13 +60,14 @@ export const listMessages: RouteHandler = async (ctx) => {
   const echo = boolParam('echo', query(event, 'echo'));
   const includeClaimed = boolParam('include_claimed', query(event, 'include_claimed'));
   const includeDelayed = boolParam('include_delayed', query(event, 'include_delayed'));
-  const page = await deps.store.listMessages(ref, {
-    limit,
-    echo,
-    includeClaimed,
-    includeDelayed,
-    clientId: ctx.clientId,
-    ...(marker !== undefined ? { marker } : {}),
+  const list = (from: Marker | undefined) =>
+    deps.store.listMessages(ref, { limit, echo, includeClaimed, includeDelayed, clientId: ctx.clientId, ...(from !== undefined ? { marker: from } : {}) });
+  // NOTE: after an empty page the next try starts where it ended (past what it read and filtered
+  // out); at the deadline the empty page answers with no link, so the client keeps its marker.
+  const page = await longPoll<MessagePage>(ctx, ref, wait, {
+    attempt: (previous) => list(previous?.marker ?? marker),
+    found: (p) => p.messages.length > 0,
+    awaited: (previous) => ({ listable: { after: previous.marker } }),
   });
   const links = page.messages.length > 0
     ? [
@@ -72,10 +79,13 @@ export const listMessages: RouteHandler = async (ctx) => {
             echo,
             include_claimed: includeClaimed,
             ...(includeDelayed ? { include_delayed: true } : {}),
+            // A long-polling reader that follows the link waits at the end of the queue too.
+            ...(wait !== undefined ? { wait } : {}),
           })}`,
         },
       ]
     : [];
+  const now = deps.clock.now();
   return json(200, { messages: (await openMessages(ctx, page.messages)).map((m) => formatMessage(ref.queue, m, now)), links });
 };
 

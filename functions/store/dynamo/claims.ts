@@ -21,6 +21,7 @@ import {
   renewClaimUpdate,
   renewMessageUpdate,
   releaseClaimDelete,
+  releasedUpdate,
   type CounterDelta,
   type Member,
 } from './requests.js';
@@ -222,6 +223,9 @@ export class ClaimsController {
           if (!isConditionalCheckFailed(e)) throw e;
         }),
     );
+    // NOTE: after the segment exists, so a long poll that sees the count finds it (waiting.ts). Only a
+    // hint: the release is done whatever happens to it (a poll missing it answers at its deadline).
+    await ctx.client.send(new UpdateCommand(releasedUpdate(ctx.table, ref, laneOfClaimId(claimId)))).catch(() => undefined);
   }
 
   /**

@@ -62,6 +62,8 @@ export interface LaneState {
   readonly total: number;
   readonly claimed: number;
   readonly dueRecords: number;
+  /** Claims released with this lane as home lane, ever (long polls watch it). */
+  readonly released: number;
   /** Lifetime counters (metrics only: nothing else reads them). */
   readonly counters: QueueCounters;
   readonly inflight: readonly Inflight[];
@@ -101,6 +103,7 @@ export function parseLane(lane: number, item: Item | undefined): LaneState {
     total: num(item?.[A.total]),
     claimed: num(item?.[A.claimed]),
     dueRecords: num(item?.[A.dueRecords]),
+    released: num(item?.[A.released]),
     counters: {
       posted: num(item?.[A.posted]),
       claimed: num(item?.[A.claims]),

@@ -70,8 +70,8 @@ export function backoff(attempt: number, baseMs = 10, capMs = 500): number {
 
 export const keyString = (k: { readonly [ATTR.pk]?: unknown; readonly [ATTR.sk]?: unknown }): string => `${String(k[ATTR.pk])}|${String(k[ATTR.sk])}`;
 
-/** Strongly consistent reads of `keys` (any number, retried until every key is answered): found items by key string. */
-export async function batchGet(ctx: StoreContext, keys: readonly Key[]): Promise<Map<string, Item>> {
+/** Reads of `keys` (any number, retried until every key is answered; strongly consistent unless told): found items by key string. */
+export async function batchGet(ctx: StoreContext, keys: readonly Key[], consistent = true): Promise<Map<string, Item>> {
   const found = new Map<string, Item>();
   const unique = [...new Map(keys.map((k) => [keyString(k), k])).values()];
   await Promise.all(
@@ -80,7 +80,7 @@ export async function batchGet(ctx: StoreContext, keys: readonly Key[]): Promise
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchGetItem kept returning unprocessed keys');
         if (attempt > 0) await sleep(backoff(attempt));
-        const out = await ctx.client.send(new BatchGetCommand(messagesBatchGet(ctx.table, pending)));
+        const out = await ctx.client.send(new BatchGetCommand(messagesBatchGet(ctx.table, pending, consistent)));
         for (const item of out.Responses?.[ctx.table] ?? []) found.set(keyString(item), item);
         pending = (out.UnprocessedKeys?.[ctx.table]?.Keys ?? []) as Key[];
       }

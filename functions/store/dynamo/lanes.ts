@@ -49,26 +49,37 @@ export interface QueueView {
 
 export const queueCacheKey = (ref: QueueRef): string => lanePk(PART.lane, ref, 0);
 
+/** Posts whose producer vanished and reservations whose consumer vanished: what readers fence. */
+export function staleOf(lanes: readonly LaneState[], now: number) {
+  return {
+    posts: lanes.flatMap((l) => l.inflight.filter((f) => f.start > l.floor && now - f.startedAt > FENCE_AFTER_MS).map((f) => ({ l, f }))),
+    takes: lanes.flatMap((l) => l.reservations.filter((r) => now - r.at > FENCE_AFTER_MS).map((r) => ({ l, r }))),
+  };
+}
+
 /**
  * Reads lane 0 (the queue's head) and every lane in use, strongly consistent, in one round trip
  * when the container already knows how many lanes the queue uses (one more when it learns it uses
  * more). Posts whose producer vanished are fenced first, so the horizons returned can move on.
+ * `peek` (long polling's wake-up signal): eventually consistent and read-only, no fencing.
  */
-export async function readLanes(ctx: StoreContext, ref: QueueRef): Promise<QueueView> {
+export async function readLanes(ctx: StoreContext, ref: QueueRef, options: { readonly peek?: boolean } = {}): Promise<QueueView> {
+  const consistent = !options.peek;
   const hintKey = queueCacheKey(ref);
   const known = ctx.lanesHint.get(hintKey) ?? 1;
   const laneKeys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => laneKey(ref, from + i));
-  const found = await batchGet(ctx, laneKeys(0, known));
+  const found = await batchGet(ctx, laneKeys(0, known), consistent);
   const head = parseHead(found.get(keyString(laneKey(ref, 0))));
   const inUse = lanesInUse(head);
   if (inUse > known) {
-    for (const [k, v] of await batchGet(ctx, laneKeys(known, inUse))) found.set(k, v);
+    for (const [k, v] of await batchGet(ctx, laneKeys(known, inUse), consistent)) found.set(k, v);
   }
-  if (inUse !== known) ctx.lanesHint.set(hintKey, inUse);
+  // NOTE: a peek may read a stale head: it only ever raises the hint.
+  if (inUse > known || (consistent && inUse !== known)) ctx.lanesHint.set(hintKey, inUse);
   let lanes = Array.from({ length: inUse }, (_, lane) => parseLane(lane, found.get(keyString(laneKey(ref, lane)))));
+  if (options.peek) return { head, lanes };
   const now = ctx.clock.now();
-  const stalePosts = lanes.flatMap((l) => l.inflight.filter((f) => f.start > l.floor && now - f.startedAt > FENCE_AFTER_MS).map((f) => ({ l, f })));
-  const staleTakes = lanes.flatMap((l) => l.reservations.filter((r) => now - r.at > FENCE_AFTER_MS).map((r) => ({ l, r })));
+  const { posts: stalePosts, takes: staleTakes } = staleOf(lanes, now);
   if (stalePosts.length + staleTakes.length > 0) {
     await Promise.all([
       ...stalePosts.map(({ l, f }) => fence(ctx, ref, l, f)),

@@ -478,8 +478,9 @@ export function messageRangeQuery(
   };
 }
 
-export const messagesBatchGet = (table: string, keys: readonly Key[]) => ({
-  RequestItems: { [table]: { Keys: [...keys], ConsistentRead: true } },
+/** `consistent: false` only for wake-up signals (long polling): half the read units, and a decision is taken on a consistent read after. */
+export const messagesBatchGet = (table: string, keys: readonly Key[], consistent = true) => ({
+  RequestItems: { [table]: { Keys: [...keys], ConsistentRead: consistent } },
 });
 
 /**
@@ -735,6 +736,23 @@ export function dueQuery(table: string, ref: QueueRef, lane: number, now: number
   };
 }
 
+/**
+ * The first due record of a lane due after `after` (ms), whenever that is: when a long poll must
+ * look again for claimable messages. Strongly consistent: a release counted on the lane item is
+ * found here (its segment is written before the count).
+ */
+export function nextDueQuery(table: string, ref: QueueRef, lane: number, after: number) {
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk AND #sk > :after',
+    ExpressionAttributeNames: names(A.pk, A.sk),
+    ExpressionAttributeValues: { ':pk': lanePk(PART.due, ref, lane), ':after': dueUpTo(after) },
+    ProjectionExpression: '#sk',
+    ConsistentRead: true,
+    Limit: 1,
+  };
+}
+
 /** A lane's expiry records due at `now` (messages that expired and are not swept yet). */
 export function expiredQuery(table: string, ref: QueueRef, lane: number, now: number, limit: number) {
   return { ...dueQuery(table, ref, lane, now, limit), ExpressionAttributeValues: { ':pk': lanePk(PART.expiry, ref, lane), ':upTo': dueUpTo(now) } };
@@ -899,6 +917,18 @@ export function releaseClaimDelete(table: string, ref: QueueRef, claimId: string
 }
 
 export const getClaimRecord = (table: string, ref: QueueRef, claimId: string): Key => claimKey(ref, claimId);
+
+/** Counts a release on the claim's home lane (what long polls see of it); never creates a lane item. */
+export function releasedUpdate(table: string, ref: QueueRef, lane: number) {
+  return {
+    TableName: table,
+    Key: laneKey(ref, lane),
+    UpdateExpression: 'ADD #nr :one',
+    ConditionExpression: 'attribute_exists(#sk)',
+    ExpressionAttributeNames: names(A.released, A.sk),
+    ExpressionAttributeValues: { ':one': 1 },
+  };
+}
 
 // ------------------------------------------------------------------ redrive tasks
 

@@ -62,6 +62,11 @@ export const ATTR = {
   claims: 'nc',
   deleted: 'nd',
   expired: 'nx',
+  /**
+   * Lifetime count of claims released on the lane (their home lane): a release makes a segment
+   * due at once without changing `dn`, and long polls watch the lane items (store/dynamo/waiting.ts).
+   */
+  released: 'nr',
   /** Lifetime counters: messages moved out to a dead-letter queue, and out of one by a redrive. */
   deadLettered: 'ndl',
   redriven: 'nrd',

@@ -8,11 +8,13 @@
  * - move.ts and redrive.ts: dead-lettering and redriving messages between queues;
  * - cleanup.ts: what the sweeper does with due records;
  * - subscriptions.ts: subscriptions (their own port, `subscriptions` below);
+ * - waiting.ts: long polling, waiting for something to claim or list;
  * with the layout in schema.ts, every request built in requests.ts, and items decoded in codec.ts.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../../core/clock.js';
 import type {
+  AwaitedMessages,
   BulkDeleteResult,
   Claim,
   ClaimOptions,
@@ -42,6 +44,8 @@ import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueFigures, queueStats } from './stats.js';
 import { SubscriptionsController } from './subscriptions.js';
 import type { SubscriptionStore } from '../../core/subscriptions.js';
+import { sleep } from './errors.js';
+import { WaitController, type Sleep } from './waiting.js';
 import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
@@ -57,6 +61,8 @@ export interface DynamoStoreOptions {
   readonly lanesPerQueue?: number;
   /** @default DEFAULT_INLINE_CLEANUP_BUDGET */
   readonly inlineCleanupBudget?: number;
+  /** How long polls sleep between looks. @default real timers (tests pair a ManualClock with a sleep that advances it) */
+  readonly sleep?: Sleep;
   /**
    * Per-queue metrics: with a cap above 0, posts, claims, deletes and pops note their queue's
    * activity (activity.ts) for the sweeper's metrics step. @default - off (no marks)
@@ -71,6 +77,7 @@ export class DynamoStore implements QueueStore {
   private readonly queues: QueuesController;
   private readonly messages: MessagesController;
   private readonly claims: ClaimsController;
+  private readonly waiting: WaitController;
   private readonly marker: ActivityMarker | undefined;
 
   constructor(options: DynamoStoreOptions) {
@@ -81,6 +88,7 @@ export class DynamoStore implements QueueStore {
     this.messages = new MessagesController(this.context);
     this.claims = new ClaimsController(this.context);
     this.subscriptions = new SubscriptionsController(this.context);
+    this.waiting = new WaitController(this.context, options.sleep ?? sleep);
     this.marker = options.queueMetrics && options.queueMetrics.maxQueues > 0 ? new ActivityMarker(this.context, options.queueMetrics) : undefined;
   }
 
@@ -155,6 +163,10 @@ export class DynamoStore implements QueueStore {
   }
   releaseClaim(ref: QueueRef, claimId: string): Promise<void> {
     return this.claims.release(ref, claimId);
+  }
+
+  waitForMessages(ref: QueueRef, what: AwaitedMessages, deadline: number): Promise<boolean> {
+    return this.waiting.waitFor(ref, what, deadline);
   }
 
   startRedrive(ref: QueueRef, options: RedriveOptions): Promise<RedriveTask> {

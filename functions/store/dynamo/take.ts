@@ -168,6 +168,7 @@ export async function takeMessages(
   const taken: Taken[] = [];
   const reserved: Member[] = [];
   const made: Made[] = [];
+  const tried = new Set<string>();
   const left = (s: Segment) => s.members.length - s.taken;
   // Lanes where others emptied a segment under us: what else that read showed is as stale.
   const stale = new Set<number>();
@@ -210,7 +211,10 @@ export async function takeMessages(
       plans.push(reserveFresh(ctx, ref, lane, k, lanes, intent(), made));
     }
     if (plans.length === 0) break;
-    const got = (await Promise.all(plans)).flat();
+    // NOTE: a delayed message whose delay has ended can be reserved twice in one take, fresh on its
+    // lane and in its delayed segment: it is tried once (a second try under the same claim id would
+    // read as an earlier attempt of ours that landed, and the claim would return it twice).
+    const got = (await Promise.all(plans)).flat().filter(([l, s]) => !tried.has(`${l}:${s}`) && Boolean(tried.add(`${l}:${s}`)));
     reserved.push(...got);
     const results = await Promise.allSettled(got.map(([l, s]) => takeOne(l, s)));
     results.forEach((r, i) => {
