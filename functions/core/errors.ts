@@ -46,11 +46,3 @@ export const forbidden = (description: string, title = 'Unable to delete'): ApiE
 
 export const conflict = (description: string, title = 'Conflict'): ApiError =>
   new ApiError('conflict', title, description);
-
-/** Raised by the store when DynamoDB keeps failing (after retries): always a 503 to the client. */
-export class StorageUnavailableError extends Error {
-  override readonly name = 'StorageUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}

@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /** These tests push thousands of requests through DynamoDB Local: generous, not a performance bound. */
 const HEAVY = { timeout: 300_000 };
 /**
- * NOTE: concurrent producers on one queue, each in a container of its own, contend on the queue's
- * state item (a 2-core box measured ~2.5× the in-process time, where posts take turns in one
- * store); issue 11 removes that hot spot. Until then this one gets more room, still not a bound.
+ * Eight producers, each in a container of its own, post to one queue while a lister pages it: each
+ * producer has a lane of its own (no shared item to contend on), but 2 cores run them all.
  */
 const CONTENDED = { timeout: 600_000 };
 import { Client } from '../support/http.js';

@@ -709,7 +709,7 @@ export function dueRecord(r: RecordBase & { readonly kind: Kind; readonly sk: st
 }
 
 /** A lane's due segments (claims expired, released and delayed messages due) at `now`, oldest first. */
-export function dueQuery(table: string, ref: QueueRef, lane: number, now: number, limit: number) {
+export function dueQuery(table: string, ref: QueueRef, lane: number, now: number, limit: number, after?: Key) {
   return {
     TableName: table,
     KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
@@ -717,6 +717,7 @@ export function dueQuery(table: string, ref: QueueRef, lane: number, now: number
     ExpressionAttributeValues: { ':pk': lanePk(PART.due, ref, lane), ':upTo': dueUpTo(now) },
     ConsistentRead: true,
     Limit: limit,
+    ...(after ? { ExclusiveStartKey: after } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamod
 import type { DeadLetterPolicy } from '../../core/dead-letter.js';
 import type { QueueRef } from '../../core/model.js';
 import { membersOf, num, parseLane, readyOf, reservationsOf, str, type Item, type LaneState, type Reservation } from './codec.js';
-import type { StoreContext } from './context.js';
+import { keyString, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { FENCE_AFTER_MS, giveBack, isCurrentRecord, queueCacheKey, readLanes, type QueueView } from './lanes.js';
 import { deadLetter } from './move.js';
@@ -48,6 +48,8 @@ import { ATTR as A, KIND, newToken, type Key } from './schema.js';
 const MAX_ROUNDS = 8;
 /** Due records read per lane query. */
 const DUE_PAGE = 25;
+/** Pages of a lane's due partition one read goes through while every segment on them is empty. */
+const DUE_PAGES = 3;
 
 /** A due segment as read, with what is left of it. */
 export interface Segment {
@@ -121,13 +123,24 @@ export function parseSegment(item: Item): Segment | undefined {
   };
 }
 
-/** A lane's segments due at `now`, oldest first, after giving back what vanished consumers had taken from them. */
+/**
+ * A lane's segments due at `now`, oldest first, after giving back what vanished consumers had
+ * taken from them. A page of segments all emptied by others (the last one out has not deleted
+ * them yet) is not the end: the next page is read, up to DUE_PAGES.
+ */
 async function readDue(ctx: StoreContext, ref: QueueRef, lane: number, now: number): Promise<Segment[]> {
-  const out = await ctx.client.send(new QueryCommand(dueQuery(ctx.table, ref, lane, now, DUE_PAGE)));
-  const segments = (out.Items ?? []).map(parseSegment).filter((s) => s !== undefined);
-  await Promise.all(
-    segments.flatMap((s) => s.reservations.filter((r) => now - r.at > FENCE_AFTER_MS).map((r) => fenceSegmentTake(ctx, ref, s, r, now))),
-  );
+  const segments: Segment[] = [];
+  let after: Key | undefined;
+  for (let page = 0; page < DUE_PAGES; page++) {
+    const out = await ctx.client.send(new QueryCommand(dueQuery(ctx.table, ref, lane, now, DUE_PAGE, after)));
+    const found = (out.Items ?? []).map(parseSegment).filter((s) => s !== undefined);
+    await Promise.all(
+      found.flatMap((s) => s.reservations.filter((r) => now - r.at > FENCE_AFTER_MS).map((r) => fenceSegmentTake(ctx, ref, s, r, now))),
+    );
+    segments.push(...found);
+    after = out.LastEvaluatedKey as Key | undefined;
+    if (after === undefined || found.some((s) => s.taken < s.members.length)) break;
+  }
   return segments;
 }
 
@@ -156,14 +169,24 @@ export async function takeMessages(
   const reserved: Member[] = [];
   const made: Made[] = [];
   const left = (s: Segment) => s.members.length - s.taken;
+  // Lanes where others emptied a segment under us: what else that read showed is as stale.
+  const stale = new Set<number>();
   for (let round = 0; round < MAX_ROUNDS && taken.length < limit; round++) {
     let want = limit - taken.length;
+    if (stale.size > 0) {
+      segments.splice(0, segments.length, ...segments.filter((s) => !stale.has(s.lane)));
+      stale.forEach((l) => dueRead.delete(l));
+      stale.clear();
+    }
     const available = order.reduce((sum, l) => sum + readyOf(lanes.get(l) as LaneState), 0) + segments.reduce((sum, s) => sum + left(s), 0);
     if (available < want) {
-      // Fresh messages and the segments known so far cannot fill it: read every lane that has due records.
+      // Fresh messages and the segments known so far cannot fill it: read every lane that has due
+      // records and was not read yet, or was read but others emptied its segments under us.
       const toRead = order.filter((l) => !dueRead.has(l) && (lanes.get(l) as LaneState).dueRecords > 0);
       toRead.forEach((l) => dueRead.add(l));
-      segments.push(...(await Promise.all(toRead.map((l) => readDue(ctx, ref, l, now)))).flat().filter(open));
+      const read = (await Promise.all(toRead.map((l) => readDue(ctx, ref, l, now)))).flat().filter(open);
+      const again = new Set(read.map((s) => keyString(s.key)));
+      segments.splice(0, segments.length, ...segments.filter((s) => !again.has(keyString(s.key))), ...read);
     }
     // Due segments first (their messages are older), then fresh messages; never more than wanted.
     const plans: Array<Promise<Member[]>> = [];
@@ -171,7 +194,13 @@ export async function takeMessages(
       const k = Math.min(left(seg), want);
       if (k <= 0) continue;
       want -= k;
-      plans.push(reserveSegment(ctx, seg, k, segments, intent(), made));
+      plans.push(
+        reserveSegment(ctx, seg, k, segments, intent(), made).then((got) => {
+          // Others took some of what the read showed: read that lane again before settling for less.
+          if (got.length < k) stale.add(seg.lane);
+          return got;
+        }),
+      );
     }
     for (const l of order) {
       const lane = lanes.get(l) as LaneState;
