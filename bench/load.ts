@@ -17,11 +17,8 @@ const IDLE_WAIT_MS = 20;
 /** Back-off after a failed request (ms), so an erroring endpoint is not hammered. */
 const ERROR_WAIT_MS = 50;
 const PROGRESS_EVERY_MS = 1_000;
-/**
- * Posts in flight while a consume scenario's backlog loads, all from one producer (one Client-ID:
- * the backlog sits on one lane, the hardest case for consumers).
- */
-const BACKLOG_CONCURRENCY = 4;
+/** Attempts of one backlog post that failed (it is repeated: the backlog must reach its size). */
+const BACKLOG_ATTEMPTS = 5;
 /** Messages per post while loading a backlog. */
 const BACKLOG_BATCH = 10;
 
@@ -126,21 +123,27 @@ export function progressWriter(stream: NodeJS.WriteStream = process.stderr): { l
   };
 }
 
-/** Posts `count` messages to `queue` (one producer, batches of BACKLOG_BATCH); the number posted. */
+/**
+ * Posts `count` messages to `queue`, one post at a time from one producer (one Client-ID: the
+ * backlog sits on one lane, the hardest case for consumers; a producer's posts go one after
+ * another); the number posted. A failed post is repeated (if it landed after all, the backlog is
+ * only larger than counted).
+ */
 async function loadBacklog(target: ClientOptions, queue: string, count: number, bodyBytes: number): Promise<number> {
-  let left = count;
   let posted = 0;
   const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
-  const poster = async () => {
-    while (left > 0) {
-      const n = Math.min(BACKLOG_BATCH, left);
-      left -= n;
-      const bodies = Array.from({ length: n }, (_, i) => messageBody(bodyBytes, i));
-      // A post that failed is not counted (if it landed after all, the backlog is only larger than counted).
-      posted += (await client.post(queue, bodies).catch(() => [])).length;
+  while (posted < count) {
+    const bodies = Array.from({ length: Math.min(BACKLOG_BATCH, count - posted) }, (_, i) => messageBody(bodyBytes, i));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        posted += (await client.post(queue, bodies)).length;
+        break;
+      } catch (err) {
+        if (attempt >= BACKLOG_ATTEMPTS) throw err;
+        await sleep(ERROR_WAIT_MS);
+      }
     }
-  };
-  await Promise.all(Array.from({ length: BACKLOG_CONCURRENCY }, poster));
+  }
   return posted;
 }
 

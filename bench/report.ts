@@ -42,6 +42,8 @@ export interface RunResults {
   /** The same quiet-queue measurement on the code before the lanes redesign. */
   readonly quietBefore?: QuietData;
   readonly coldStart: readonly BundleResult[];
+  /** How the run was done where the command line does not say it (e.g. rows re-measured by a later partial run). */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -123,7 +125,9 @@ export function loadTable(results: readonly ScenarioResult[]): string[] {
     const rate =
       r.spec.kind === 'post'
         ? `${fmt(r.posted, 3)} posted`
-        : r.spec.kind === 'workqueue'
+        : r.spec.kind === 'consume'
+          ? `${fmt(r.consumed, 3)} consumed`
+          : r.spec.kind === 'workqueue'
           ? `${fmt(r.consumed, 3)} consumed, ${fmt(r.posted, 3)} posted`
           : `${fmt(r.delivered, 3)} delivered, ${fmt(r.posted, 3)} posted`;
     for (const [op, s] of Object.entries(r.ops)) {
@@ -576,6 +580,7 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     ...environment(),
     `- Load target: ${r.target}`,
     `- 1-minute load average: ${r.loadAverage.start.toFixed(1)} at start, ${r.loadAverage.end.toFixed(1)} at end (other processes on the machine count here)`,
+    ...(r.notes ?? []).map((n) => `- ${n}`),
     '',
   );
   out.push(
@@ -640,7 +645,7 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
   if (consumes.length > 0) {
     out.push('## Consumers draining one queue', '');
     out.push(
-      'One producer (one `Client-ID`, 4 posts in flight) posts the backlog (batches of 10, so it all sits on one lane:',
+      'One producer (one `Client-ID`, one post at a time) posts the backlog (batches of 10, so it all sits on one lane:',
       'every consumer reserves from the same lane item, the hardest case), then C consumers, each with its own `Client-ID`, claim (limit 10) and delete each',
       'claimed message with its `claim_id`, until nothing is left to claim or the time is up (msgs/s: messages deleted',
       'over the run\'s wall time, the tail where consumers run short included, as issue 11 measured it).',
@@ -780,8 +785,9 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     out.push(
       'How this depends on the producers: each Client-ID is bound to one lane, round-robin, so a queue with P producers',
       'writes to min(P, 64) lanes, and each lane\'s message partition carries its own producers\' messages through their',
-      'whole life (put, claim, delete). The hottest key is a message partition, and its load is about the busiest lane\'s',
-      'share of the messages: one producer puts everything on one lane (the "posts only, 1 producer" row: one queue takes',
+      'whole life (put, claim, delete), and each lane item takes its producers\' allocations and releases and its',
+      'consumers\' reservations. The hottest key is a message partition or (with many producers and consumers) a lane',
+      'item, and its load is about the busiest lane\'s share of the messages: one producer puts everything on one lane (the "posts only, 1 producer" row: one queue takes',
       'what one partition key takes), P equally busy producers divide it by P, and beyond 64 producers lanes are shared.',
       'A queue fed by few producers is bounded by them, whatever the consumers do; one fed by 64 or more is spread as far',
       'as it goes. Index writes go to the `sweep` index\'s shards, which all queues of the table share.',
