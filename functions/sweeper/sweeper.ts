@@ -93,25 +93,29 @@ export class Sweeper {
     for (const shard of [...SWEEP_SHARD_KEYS].sort(() => Math.random() - 0.5)) {
       if (!(await this.lease(shard, owner, timeBudgetMs))) continue;
       let start: Record<string, unknown> | undefined;
-      do {
-        if (outOfBudget()) {
-          result.budgetHit = true;
-          break;
-        }
-        const out = await this.ctx.client.send(
-          new QueryCommand({ ...sweepQuery(this.ctx.table, shard, cutoff, Math.min(PAGE_SIZE, itemBudget - used)), ...(start ? { ExclusiveStartKey: start } : {}) }),
-        );
-        const records = out.Items ?? [];
-        result.scanned += records.length;
-        // Every page counts (an empty one too), so a run always ends.
-        used += Math.max(1, records.length);
-        const spent = await mapLimited(records, RECORD_CONCURRENCY, (record) =>
-          processRecord(this.ctx, record, cutoff, result, floors, Math.max(1, itemBudget - used)),
-        );
-        used += spent.reduce((a, b) => a + b, 0);
-        start = out.LastEvaluatedKey;
-      } while (start);
-      await this.endLease(shard, owner);
+      // A run that fails half-way still frees its shard: the next run (or another sweeper) goes on.
+      try {
+        do {
+          if (outOfBudget()) {
+            result.budgetHit = true;
+            break;
+          }
+          const out = await this.ctx.client.send(
+            new QueryCommand({ ...sweepQuery(this.ctx.table, shard, cutoff, Math.min(PAGE_SIZE, itemBudget - used)), ...(start ? { ExclusiveStartKey: start } : {}) }),
+          );
+          const records = out.Items ?? [];
+          result.scanned += records.length;
+          // Every page counts (an empty one too), so a run always ends.
+          used += Math.max(1, records.length);
+          const spent = await mapLimited(records, RECORD_CONCURRENCY, (record) =>
+            processRecord(this.ctx, record, cutoff, result, floors, Math.max(1, itemBudget - used)),
+          );
+          used += spent.reduce((a, b) => a + b, 0);
+          start = out.LastEvaluatedKey;
+        } while (start);
+      } finally {
+        await this.endLease(shard, owner);
+      }
       if (result.budgetHit) break;
     }
     result.durationMs = Math.round(this.elapsedNow() - started);
