@@ -21,7 +21,8 @@ interface Tally {
 
 const tally: Tally = { capacity: 0, evaluated: 0, requests: 0 };
 let recording = false;
-const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+// Filling 10,000 messages in big batches: a generous request timeout on a busy box.
+const client = createDocumentClient({ endpoint: inject('dynamoEndpoint'), requestTimeoutMs: 30_000 });
 // Ask every request for its consumed capacity and add it up while recording.
 client.middlewareStack.add(
   (next) => async (args) => {

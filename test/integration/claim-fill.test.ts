@@ -18,11 +18,14 @@ const HEAVY = { timeout: 600_000 };
 const CONSUMERS = 16;
 const LIMIT = 10;
 
-/** While on, every other lane read or due-segment query of a partition gets its first-ever answer. */
+/**
+ * While on, every other lane read or due-segment query a container makes of a partition gets the
+ * first answer any container ever got for it (per container, as a lagging index shows each reader
+ * its own stale pages; a read right after a stale one is fresh, as it would be moments later).
+ */
 let stale = false;
 let staleServed = 0;
 const firstAnswer = new Map<string, unknown>();
-const reads = new Map<string, number>();
 
 /** The partition(s) a read is about, if it is one the take engine plans from; else undefined. */
 function plannedRead(command: string, input: Record<string, unknown>): string | undefined {
@@ -39,6 +42,7 @@ function plannedRead(command: string, input: Record<string, unknown>): string | 
 }
 
 function serveStale(client: DynamoDBDocumentClient): void {
+  const reads = new Map<string, number>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const key = stale ? plannedRead(String(context.commandName), args.input as Record<string, unknown>) : undefined;

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** These tests push thousands of requests through DynamoDB Local: generous, not a performance bound. */
-const HEAVY = { timeout: 300_000 };
+const HEAVY = { timeout: 600_000 };
 /**
  * Eight producers, each in a container of its own, post to one queue while a lister pages it: each
  * producer has a lane of its own (no shared item to contend on), but 2 cores run them all.
