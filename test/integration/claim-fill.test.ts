@@ -3,8 +3,8 @@
  * claim returns `limit` messages whenever that many are claimable and answers 204 only when
  * nothing is — also when the reads a claim plans from are stale. In AWS a read can show entries
  * other consumers already took (an index lagging its table, or simply a race between the read and
- * the write); here a decorated client serves, for every other read, the *first* answer it ever
- * got for that partition: lane heads from before any claim, due segments long since taken. The
+ * the write); here a decorated client serves, for every other read, an older answer (up to LAG_MS
+ * old) for that partition: lane heads from before other claims, due segments since taken. The
  * take engine's conditional writes must refuse those entries and the claim must refill from what
  * the refusal returns, never come back short or empty.
  */
@@ -25,7 +25,9 @@ const LIMIT = 10;
  */
 let stale = false;
 let staleServed = 0;
-const firstAnswer = new Map<string, unknown>();
+/** How stale an answer served again may be: an index lags its table by moments, not minutes. */
+const LAG_MS = 5_000;
+const firstAnswer = new Map<string, { readonly output: unknown; readonly at: number }>();
 
 /** The partition(s) a read is about, if it is one the take engine plans from; else undefined. */
 function plannedRead(command: string, input: Record<string, unknown>): string | undefined {
@@ -50,12 +52,13 @@ function serveStale(client: DynamoDBDocumentClient): void {
       const n = (reads.get(key) ?? 0) + 1;
       reads.set(key, n);
       const first = firstAnswer.get(key);
-      if (first !== undefined && n % 2 === 0) {
+      const fresh = first !== undefined && Date.now() - first.at <= LAG_MS ? first : undefined;
+      if (fresh !== undefined && n % 2 === 0) {
         staleServed++;
-        return { output: structuredClone(first), response: {} } as Awaited<ReturnType<typeof next>>;
+        return { output: structuredClone(fresh.output), response: {} } as Awaited<ReturnType<typeof next>>;
       }
       const out = await next(args);
-      if (first === undefined) firstAnswer.set(key, structuredClone(out.output));
+      if (fresh === undefined) firstAnswer.set(key, { output: structuredClone(out.output), at: Date.now() });
       return out;
     },
     { step: 'initialize', name: 'staleReads' },

@@ -191,7 +191,9 @@ export async function takeMessages(
     }
     // Due segments first (their messages are older), then fresh messages; never more than wanted.
     const plans: Array<Promise<Member[]>> = [];
-    for (const seg of segments) {
+    // NOTE: open segments in a random order: consumers that all start at the oldest one would
+    // queue on that one item (each refusal a lost round); released messages carry no order anyway.
+    for (const seg of shuffled([...segments])) {
       const k = Math.min(left(seg), want);
       if (k <= 0) continue;
       want -= k;
