@@ -31,13 +31,27 @@ import { NOTIFYING_PREFIXES } from '../store/dynamo/changes.js';
 import { streamCheckpointUpdate, streamLeaseUpdate } from '../store/dynamo/requests.js';
 import { ATTR } from '../store/dynamo/schema.js';
 
-/** Pause between reads of a shard that had nothing new. */
+/** Pause between reads of a shard that had nothing new: doubles while idle, up to IDLE_MAX_MS. */
 const IDLE_MS = 100;
+/**
+ * NOTE: DynamoDB Local keeps every table's stream records in one SQLite table keyed by sequence
+ * number alone, so a read of a quiet shard scans what other tables wrote since: an idle reader
+ * backs off instead of scanning ten times a second (a delivery after a quiet spell waits at most this).
+ */
+const IDLE_MAX_MS = 500;
 /** After the handler failed records: try them again this much later. */
 const FAILURE_PAUSE_MS = 1_000;
 const LEASE_MS = 10_000;
-/** How often the shard list is read again (new shards appear when old ones close). */
-const SHARDS_EVERY_MS = 5_000;
+/**
+ * How often the shard list is read again besides when a shard closes (a child shard appears then).
+ * NOTE: DynamoDB Local's DescribeStream looks for the stream's first record by scanning the stream
+ * records of every table in the database, so its cost grows with every write anyone made: polled
+ * every few seconds it ends up occupying DynamoDB Local's single SQLite thread (a test suite's
+ * worth of writes made every request wait on it). Read at start, when a shard ends, and this often.
+ */
+const SHARDS_EVERY_MS = 60_000;
+/** How often the shard list is read while a closed shard's child has not appeared yet. */
+const CHILD_SHARD_MS = 1_000;
 const RECORDS_PER_READ = 1_000;
 
 export interface StreamPollerOptions {
@@ -121,7 +135,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   }
 
   async function readShards(): Promise<void> {
-    if (now() - shardsReadAt < SHARDS_EVERY_MS) return;
+    // A closed shard whose child is not listed yet: look again soon (its records continue there).
+    const orphaned = [...shards.values()].some((s) => s.done && ![...shards.values()].some((c) => c.parent === s.id));
+    if (now() - shardsReadAt < (orphaned ? CHILD_SHARD_MS : SHARDS_EVERY_MS)) return;
     if (!streamArn) {
       const table = new DynamoDBClient(config);
       try {
@@ -184,7 +200,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     const records = out.Records ?? [];
     s.iterator = out.NextShardIterator;
-    if (!out.NextShardIterator) s.done = true;
+    if (!out.NextShardIterator) {
+      s.done = true;
+      shardsReadAt = 0; // closed: its child shard is listed now
+    }
     if (records.length === 0) return false;
     const changes = records.map(toChangeRecord);
     const failed = new Set(await options.handle(changes));
@@ -204,6 +223,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return true;
   }
 
+  let idleMs = IDLE_MS;
   const loop = (async () => {
     while (!stopped) {
       let busy = false;
@@ -220,7 +240,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         options.log.error('stream read failed', { error: err instanceof Error ? err.message : String(err) });
         await sleep(FAILURE_PAUSE_MS);
       }
-      if (!busy && !stopped) await sleep(leaseUntil === 0 ? LEASE_MS / 2 : IDLE_MS);
+      if (busy) idleMs = IDLE_MS;
+      else if (!stopped) {
+        await sleep(leaseUntil === 0 ? LEASE_MS / 2 : idleMs);
+        idleMs = Math.min(IDLE_MAX_MS, idleMs * 2);
+      }
     }
   })();
 

@@ -32,6 +32,9 @@ export async function startTestStack(
     logRequest: () => undefined,
     logger: quietLogger,
     ...(config ? { config } : {}),
+    // Push delivery (a stream reader) only where a test asks for it with `notifications`: DynamoDB
+    // Local serves every test file on one SQLite thread, and readers of idle streams cost it time.
+    notifications: { deliver: false },
     ...hooks,
   });
   return { ...stack, clock };
