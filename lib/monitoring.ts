@@ -258,7 +258,7 @@ export class Monitoring extends Construct {
         }),
         new GraphWidget({
           title: `${name}: depth and oldest age`,
-          left: (['free', 'inClaims', 'total'] as const).map((k) => queueMetric(ref, k, 'Maximum', period)),
+          left: (['free', 'delayed', 'inClaims', 'total'] as const).map((k) => queueMetric(ref, k, 'Maximum', period)),
           right: [queueMetric(ref, 'oldestAge', 'Maximum', period)],
           width: 12,
         }),

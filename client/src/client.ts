@@ -204,9 +204,13 @@ export class Queue {
     await this.transport.call({ route: 'queue.delete', params: this.params, ok: [204] });
   }
 
-  /** `GET …/stats`: free, claimed and total counts, oldest and newest message. */
-  async stats(): Promise<QueueStats['messages']> {
-    return ((await this.transport.call({ route: 'queue.stats', params: this.params, ok: [200] })).body as QueueStats).messages;
+  /**
+   * `GET …/stats`: free, claimed and total counts, oldest and newest message; with
+   * `include_delayed: true`, also how many of the free ones are still delayed.
+   */
+  async stats(options: { include_delayed?: boolean } = {}): Promise<QueueStats['messages']> {
+    const query = options.include_delayed ? { include_delayed: true } : {};
+    return ((await this.transport.call({ route: 'queue.stats', params: this.params, query, ok: [200] })).body as QueueStats).messages;
   }
 
   /**

@@ -32,7 +32,10 @@ export interface MessageEdge {
 }
 
 export interface QueueStats {
+  /** Claimable now: Zaqar's `free` less the delayed messages (as the metrics count them). */
   readonly free: number;
+  /** Not claimable until their delay ends (the stats' `include_delayed` extension). */
+  readonly delayed: number;
   readonly claimed: number;
   readonly total: number;
   readonly oldest?: MessageEdge;
@@ -175,8 +178,10 @@ export class Api {
   }
 
   async stats(name: string): Promise<QueueStats> {
-    const { json } = await this.call('GET', `/queues/${seg(name)}/stats`);
-    return (json as { messages: QueueStats }).messages;
+    const { json } = await this.call('GET', `/queues/${seg(name)}/stats?include_delayed=true`);
+    const figures = (json as { messages: Omit<QueueStats, 'delayed'> & { delayed?: number } }).messages;
+    const delayed = figures.delayed ?? 0;
+    return { ...figures, free: Math.max(0, figures.free - delayed), delayed };
   }
 
   async purge(name: string): Promise<void> {

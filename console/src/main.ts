@@ -153,7 +153,7 @@ const queueBody = byId<HTMLTableSectionElement>('queue-rows');
 function queueRow(name: string): QueueRow {
   const button = h('button', { type: 'button' }, name);
   button.addEventListener('click', () => selectQueue(name));
-  const cells = [0, 1, 2, 3].map(() => h('td', { class: 'num' }));
+  const cells = [0, 1, 2, 3, 4].map(() => h('td', { class: 'num' }));
   const row = h('tr', { 'data-queue': name }, h('th', { scope: 'row' }, button), ...cells);
   return { row, button, cells };
 }
@@ -174,7 +174,7 @@ function renderQueues(): void {
     if (!r) rows.set(name, (r = queueRow(name)));
     if (queueBody.children[i] !== r.row) queueBody.insertBefore(r.row, queueBody.children[i] ?? null);
     const st = latest.get(name);
-    const values = st ? [String(st.free), String(st.claimed), String(st.total), formatAge(st.oldest?.age)] : ['…', '…', '…', '…'];
+    const values = st ? [String(st.free), String(st.delayed), String(st.claimed), String(st.total), formatAge(st.oldest?.age)] : ['…', '…', '…', '…', '…'];
     values.forEach((v, j) => setText(r.cells[j] as HTMLTableCellElement, v));
     const isSelected = name === selected;
     r.row.classList.toggle('selected', isSelected);
@@ -268,6 +268,7 @@ function renderStats(): void {
   const items: [string, string][] = st
     ? [
         ['Free', String(st.free)],
+        ['Delayed', String(st.delayed)],
         ['Claimed', String(st.claimed)],
         ['Total', String(st.total)],
         ['Oldest', formatAge(st.oldest?.age)],

@@ -26,7 +26,9 @@ export const QUEUE_METRIC = {
   expired: { name: 'MessagesExpired', unit: 'Count' },
   /** Moved out to the queue's dead-letter queue (lanes' `ndl` counter). */
   deadLettered: { name: 'MessagesDeadLettered', unit: 'Count' },
+  /** Depth by state: free (claimable now), delayed, claimed; they add up to the total. */
   free: { name: 'DepthFree', unit: 'Count' },
+  delayed: { name: 'DepthDelayed', unit: 'Count' },
   inClaims: { name: 'DepthClaimed', unit: 'Count' },
   total: { name: 'DepthTotal', unit: 'Count' },
   oldestAge: { name: 'OldestMessageAge', unit: 'Seconds' },

@@ -36,7 +36,7 @@ export async function renderPrometheus(project: string, samples: readonly QueueS
   }
   const depth = new Gauge({
     name: 'cloudqueues_queue_messages',
-    help: 'Messages in the queue by state: free (claimable, delayed included, as in stats) or claimed.',
+    help: 'Messages in the queue by state: free (claimable now), delayed (claimable once their delay ends) or claimed; they add up to the total.',
     labelNames: [...labels, 'state'],
     registers: [registry],
   });
@@ -49,6 +49,7 @@ export async function renderPrometheus(project: string, samples: readonly QueueS
   for (const { ref, figures } of samples) {
     const l = { project: ref.project, queue: ref.queue };
     depth.set({ ...l, state: 'free' }, figures.stats.free);
+    depth.set({ ...l, state: 'delayed' }, figures.stats.delayed);
     depth.set({ ...l, state: 'claimed' }, figures.stats.claimed);
     age.set(l, figures.stats.oldest ? Math.max(0, Math.floor((now - figures.stats.oldest.createdAt) / 1000)) : 0);
   }

@@ -154,6 +154,10 @@ export const COMPONENT_SCHEMAS: Record<ComponentName, JsonSchema> = {
           free: nonNegative,
           claimed: nonNegative,
           total: nonNegative,
+          delayed: {
+            ...nonNegative,
+            description: 'With `include_delayed=true` only: how many of the free messages are still delayed (not claimable yet).',
+          },
           oldest: ref('MessageEdge'),
           newest: ref('MessageEdge'),
         },
@@ -670,6 +674,10 @@ export const ROUTE_SCHEMAS: Record<RouteId, RouteSchema> = {
     },
   },
   'queue.stats': {
+    description:
+      "Zaqar's figures: `free` = `total` − `claimed` (delayed messages count as free). `include_delayed=true` adds `delayed`, " +
+      'the free messages not claimable yet (an extension; without it the answer is exactly Zaqar\u2019s).',
+    query: [bool('include_delayed', 'Add `delayed` to the figures.')],
     responses: { 200: { description: 'Message counts; zeros for a missing queue.', schema: ref('QueueStats') }, 400: invalid('queue name') },
   },
   'queue.purge': {

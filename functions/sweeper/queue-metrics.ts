@@ -34,7 +34,10 @@ export interface QueueReport {
   readonly ref: QueueRef;
   /** What happened since the previous reading; undefined on the queue's first reading (baseline only). */
   readonly period?: QueueCounters;
+  /** Claimable now (delayed messages are counted apart). */
   readonly free: number;
+  /** Not claimable until their delay ends. */
+  readonly delayed: number;
   readonly inClaims: number;
   readonly total: number;
   /** Age of the oldest message in seconds; 0 when the queue is empty. */
@@ -133,6 +136,7 @@ export class QueueMetricsStep {
       ref,
       ...(previous ? { period: periodOf(counters, previous.counters) } : {}),
       free: stats.free,
+      delayed: stats.delayed,
       inClaims: stats.claimed,
       total: stats.total,
       oldestAgeSeconds: stats.oldest ? Math.max(0, Math.floor((now - stats.oldest.createdAt) / 1000)) : 0,

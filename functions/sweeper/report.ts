@@ -59,6 +59,7 @@ export function queueReportValues(report: QueueReport): Partial<Record<QueueMetr
   return {
     ...(p ? { posted: p.posted, claimed: p.claimed, deleted: p.deleted, expired: p.expired, deadLettered: p.deadLettered } : {}),
     free: report.free,
+    delayed: report.delayed,
     inClaims: report.inClaims,
     total: report.total,
     oldestAge: report.oldestAgeSeconds,

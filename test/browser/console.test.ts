@@ -65,10 +65,10 @@ async function openConsole(client: Client): Promise<Page> {
   return page;
 }
 
-/** The Free, Claimed, Total and Oldest cells of a queue's row. */
+/** The Free, Delayed, Claimed, Total and Oldest cells of a queue's row. */
 function queueCells(page: Page, queue: string) {
   const cells = page.locator(`#queue-rows tr[data-queue="${queue}"] td`);
-  return { free: cells.nth(0), claimed: cells.nth(1), total: cells.nth(2), oldest: cells.nth(3) };
+  return { free: cells.nth(0), delayed: cells.nth(1), claimed: cells.nth(2), total: cells.nth(3), oldest: cells.nth(4) };
 }
 
 /** The bodies of the listed messages, read in one go (the table may be re-rendered meanwhile). */
@@ -98,7 +98,7 @@ describe('console page', () => {
 });
 
 describe('queues, live', () => {
-  it('lists the queues with free/claimed/total and oldest age, and updates after a post', async () => {
+  it('lists the queues with free/delayed/claimed/total and oldest age, and updates after a post', async () => {
     const client = new Client(stack.url);
     const q = newQueueName();
     await client.put(`/v2/queues/${q}`);
@@ -113,6 +113,12 @@ describe('queues, live', () => {
     await client.postMessages(q, [{ n: 3 }, { n: 4 }, { n: 5 }]);
     await client.post(`/v2/queues/${q}/claims?limit=2`, { body: { ttl: 300, grace: 60 } });
     await until('the post and the claim show', async () => (await textOf(cells.total)) === '5' && (await textOf(cells.claimed)) === '2');
+    expect(await textOf(cells.free)).toBe('3');
+    expect(await textOf(cells.delayed)).toBe('0');
+
+    // A delayed message is counted apart from the free ones (claimable now) until its delay ends.
+    expect((await client.post(`/v2/queues/${q}/messages`, { body: { messages: [{ body: { n: 6 }, delay: 600 }] } })).status).toBe(201);
+    await until('the delayed message shows', async () => (await textOf(cells.delayed)) === '1' && (await textOf(cells.total)) === '6');
     expect(await textOf(cells.free)).toBe('3');
 
     // A queue created elsewhere appears too.

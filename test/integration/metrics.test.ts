@@ -112,6 +112,23 @@ describe('GET /v2/metrics', () => {
     expect(m.get(series('cloudqueues_messages_dead_lettered_total', p, q))).toBe(0);
   });
 
+  it('counts delayed messages as a depth of their own (free = claimable now), in GET /v2/metrics and the metrics step', async () => {
+    const { s, client, step } = await start({ maxQueues: 10 });
+    const q = newQueueName();
+    await post(client, q, 2);
+    expect((await client.post(`/v2/queues/${q}/messages`, { body: { messages: [1, 2, 3].map((n) => ({ body: n, delay: 300 })) } })).status).toBe(201);
+    const depth = async () => {
+      const m = samples((await client.get('/v2/metrics')).text);
+      return Object.fromEntries(['free', 'delayed', 'claimed'].map((st) => [st, m.get(series('cloudqueues_queue_messages', client.project, q, `,state="${st}"`))]));
+    };
+    expect(await depth()).toEqual({ free: 2, delayed: 3, claimed: 0 });
+    expect(reportOf(await step(), q)).toMatchObject({ free: 2, delayed: 3, inClaims: 0, total: 5 });
+    // Once their delay ends they are free, before any sweep settles their segment.
+    s.clock.advance(301 * SECOND);
+    expect(await depth()).toEqual({ free: 5, delayed: 0, claimed: 0 });
+    expect(reportOf(await step(), q)).toMatchObject({ free: 5, delayed: 0, inClaims: 0, total: 5 });
+  });
+
   it('counts the messages a queue dead-lettered (claimed past _max_claim_count), in GET /v2/metrics and the metrics step', async () => {
     const { client, step } = await start({ maxQueues: 10 });
     const q = newQueueName();

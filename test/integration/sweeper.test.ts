@@ -179,6 +179,70 @@ describe('a sweep', () => {
   });
 });
 
+describe('delayed messages', () => {
+  /** Stats with the delayed count (an extension of Zaqar's stats). */
+  const depth = async (q: string) =>
+    (await client.get(`/v2/queues/${q}/stats?include_delayed=true`)).json.messages as { free: number; claimed: number; total: number; delayed: number };
+  /** The delayed count the queue's lane items hold (what settles to exactly 0 once every segment is settled). */
+  const laneDelayed = async (q: string) => (await itemsOf(q, PART.lane)).reduce((n, i) => n + Number(i[A.delayed] ?? 0), 0);
+
+  it('are a depth of their own until their delay ends; deletes while delayed and sweeps keep the count exact', async () => {
+    const q = newQueueName();
+    await post(q, [{}, {}]);
+    const later = await post(q, [{ delay: 300 }, { delay: 300 }, { delay: 300 }], 'later');
+    const [latest] = await post(q, [{ delay: 600 }], 'latest');
+    // Zaqar's figures count them as free; asked for, `delayed` says how many of those wait.
+    expect((await client.get(`/v2/queues/${q}/stats`)).json.messages).not.toHaveProperty('delayed');
+    expect(await depth(q)).toMatchObject({ free: 6, claimed: 0, total: 6, delayed: 4 });
+
+    const first = await claim(q, 600, 10);
+    expect(first.ids).toHaveLength(2);
+    expect(await depth(q)).toMatchObject({ free: 4, claimed: 2, total: 6, delayed: 4 });
+    // Deleted while delayed: gone from the count at once (and from the segment's settlement later).
+    expect((await client.delete(`/v2/queues/${q}/messages/${latest}`)).status).toBe(204);
+    expect((await client.delete(`/v2/queues/${q}/messages?ids=${later[0]}`)).status).toBe(204);
+    expect(await depth(q)).toMatchObject({ free: 2, claimed: 2, total: 4, delayed: 2 });
+
+    // The delay ends: claimable, no longer delayed, before any sweep.
+    stack.clock.advance(301 * SECOND);
+    expect(await depth(q)).toMatchObject({ free: 2, claimed: 2, total: 4, delayed: 0 });
+    const second = await claim(q, 600, 10);
+    expect(new Set(second.ids)).toEqual(new Set(later.slice(1)));
+    expect(await depth(q)).toMatchObject({ free: 0, claimed: 4, total: 4, delayed: 0 });
+
+    // Every segment settled (by its last consumer or the sweeper): the lanes' count is back to 0, not below.
+    stack.clock.advance(600 * SECOND);
+    await newSweeper().sweep();
+    await newSweeper().sweep();
+    expect((await itemsOf(q, PART.due)).filter((r) => r[A.kind] === KIND.delayed)).toEqual([]);
+    expect(await laneDelayed(q)).toBe(0);
+    expect(await depth(q)).toMatchObject({ delayed: 0 });
+  });
+
+  it('a message whose life ends before its delay leaves the count when the sweeper deletes it; a purge restarts it', async () => {
+    const q = newQueueName();
+    await post(q, [{ ttl: 60, delay: 300 }, { ttl: 3_600, delay: 300 }]);
+    expect(await depth(q)).toMatchObject({ free: 2, total: 2, delayed: 2 });
+    stack.clock.advance(61 * SECOND);
+    // Expired but not swept yet: not counted anywhere, and never more delayed than what is left.
+    expect(await depth(q)).toMatchObject({ free: 1, total: 1, delayed: 1 });
+    await newSweeper().sweep();
+    expect(await laneDelayed(q)).toBe(1);
+    expect(await depth(q)).toMatchObject({ free: 1, total: 1, delayed: 1 });
+    stack.clock.advance(300 * SECOND);
+    await newSweeper().sweep();
+    expect(await depth(q)).toMatchObject({ free: 1, total: 1, delayed: 0 });
+
+    await post(q, [{ delay: 600 }, { delay: 600 }]);
+    expect(await depth(q)).toMatchObject({ total: 3, delayed: 2 });
+    expect((await client.post(`/v2/queues/${q}/purge`, { body: { resource_types: ['messages'] } })).status).toBe(204);
+    expect(await depth(q)).toMatchObject({ free: 0, total: 0, delayed: 0 });
+    await post(q, [{ delay: 600 }]);
+    expect(await depth(q)).toMatchObject({ free: 1, total: 1, delayed: 1 });
+    expect(await laneDelayed(q)).toBe(1);
+  });
+});
+
 describe('races', () => {
   it('a stale read of a claim that was renewed since lifts nothing', async () => {
     const q = newQueueName();

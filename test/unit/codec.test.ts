@@ -51,6 +51,7 @@ describe('parseLane', () => {
       total: 0,
       claimed: 0,
       dueRecords: 0,
+      delayed: 0,
       released: 0,
       counters: { posted: 0, claimed: 0, deleted: 0, expired: 0, deadLettered: 0 },
       inflight: [],

@@ -82,11 +82,12 @@ describe('periodOf', () => {
 describe('queueMetricsLines', () => {
   const run: QueueMetricsRun = {
     reports: [
-      { ref: ref('p', 'first'), free: 3, inClaims: 1, total: 4, oldestAgeSeconds: 42 },
+      { ref: ref('p', 'first'), free: 3, delayed: 2, inClaims: 1, total: 6, oldestAgeSeconds: 42 },
       {
         ref: ref('p', 'second'),
         period: { posted: 5, claimed: 2, deleted: 1, expired: 0, deadLettered: 1 },
         free: 0,
+        delayed: 0,
         inClaims: 0,
         total: 0,
         oldestAgeSeconds: 0,
@@ -107,6 +108,7 @@ describe('queueMetricsLines', () => {
           Dimensions: [['project', 'queue']],
           Metrics: [
             { Name: 'DepthFree', Unit: 'Count' },
+            { Name: 'DepthDelayed', Unit: 'Count' },
             { Name: 'DepthClaimed', Unit: 'Count' },
             { Name: 'DepthTotal', Unit: 'Count' },
             { Name: 'OldestMessageAge', Unit: 'Seconds' },
@@ -114,7 +116,7 @@ describe('queueMetricsLines', () => {
         },
       ],
     });
-    expect(first).toMatchObject({ project: 'p', queue: 'first', DepthFree: 3, DepthClaimed: 1, DepthTotal: 4, OldestMessageAge: 42 });
+    expect(first).toMatchObject({ project: 'p', queue: 'first', DepthFree: 3, DepthDelayed: 2, DepthClaimed: 1, DepthTotal: 6, OldestMessageAge: 42 });
     expect(first.MessagesPosted).toBeUndefined();
   });
 

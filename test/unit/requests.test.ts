@@ -194,8 +194,8 @@ describe('purgeTransaction', () => {
     Update: {
       TableName: T,
       Key: { pk: `L#p1#q1#${lane}`, sk: 'L' },
-      UpdateExpression: 'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero',
-      ExpressionAttributeNames: { '#fl': 'fl', '#al': 'al', '#hd': 'hd', '#tot': 'tot', '#clm': 'clm', '#dn': 'dn' },
+      UpdateExpression: 'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero, #dly = :zero',
+      ExpressionAttributeNames: { '#fl': 'fl', '#al': 'al', '#hd': 'hd', '#tot': 'tot', '#clm': 'clm', '#dn': 'dn', '#dly': 'dly' },
       ExpressionAttributeValues: { ':zero': 0 },
     },
   });
@@ -209,10 +209,10 @@ describe('purgeTransaction', () => {
             TableName: T,
             Key: LANE0,
             UpdateExpression:
-              'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero ADD #g :one',
+              'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero, #dly = :zero ADD #g :one',
             // Lane 0 commits only if no producer joined since the lanes were read (a new lane would be missed).
             ConditionExpression: '#rr = :rr',
-            ExpressionAttributeNames: { '#fl': 'fl', '#al': 'al', '#hd': 'hd', '#tot': 'tot', '#clm': 'clm', '#dn': 'dn', '#g': 'g', '#rr': 'rr' },
+            ExpressionAttributeNames: { '#fl': 'fl', '#al': 'al', '#hd': 'hd', '#tot': 'tot', '#clm': 'clm', '#dn': 'dn', '#dly': 'dly', '#g': 'g', '#rr': 'rr' },
             ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':rr': 5 },
           },
         },
@@ -233,7 +233,7 @@ describe('purgeTransaction', () => {
             TableName: T,
             Key: LANE0,
             UpdateExpression:
-              'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero ADD #g :one REMOVE #live',
+              'SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero, #dly = :zero ADD #g :one REMOVE #live',
             ConditionExpression: 'attribute_not_exists(#rr) OR #rr = :rr',
             ExpressionAttributeNames: {
               '#fl': 'fl',
@@ -242,6 +242,7 @@ describe('purgeTransaction', () => {
               '#tot': 'tot',
               '#clm': 'clm',
               '#dn': 'dn',
+              '#dly': 'dly',
               '#g': 'g',
               '#rr': 'rr',
               '#live': 'live',

@@ -137,7 +137,7 @@ describe('postMessages', () => {
     expect(puts().filter((p) => p.Item?.[A.kind] === KIND.delayed)).toEqual([
       expect.objectContaining({ Item: expect.objectContaining({ [A.seqs]: [[0, 1], [0, 2]], [A.sweepAt]: NOW + 30_000 }) }),
     ]);
-    expect(sent('releaseCounted').map(valuesIn)).toEqual([{ ':start': 1, ':n': 2, ':d': 1 }]);
+    expect(sent('releaseCounted').map(valuesIn)).toEqual([{ ':start': 1, ':n': 2, ':d': 1, ':dly': 2 }]);
   });
 
   it('a put refused because a reader fenced the slot: the post fails cleanly — every slot voided, the lane released uncounted', async () => {

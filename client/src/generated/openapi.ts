@@ -191,7 +191,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Queue statistics */
+        /**
+         * Queue statistics
+         * @description Zaqar's figures: `free` = `total` − `claimed` (delayed messages count as free). `include_delayed=true` adds `delayed`, the free messages not claimable yet (an extension; without it the answer is exactly Zaqar’s).
+         */
         get: operations["queue.stats"];
         put?: never;
         post?: never;
@@ -493,6 +496,8 @@ export interface components {
                 free: number;
                 claimed: number;
                 total: number;
+                /** @description With `include_delayed=true` only: how many of the free messages are still delayed (not claimable yet). */
+                delayed?: number;
                 oldest?: components["schemas"]["MessageEdge"];
                 newest?: components["schemas"]["MessageEdge"];
             };
@@ -1542,7 +1547,10 @@ export interface operations {
     };
     "queue.stats": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Add `delayed` to the figures. Accepts true/false in any case (also 1/0, yes/no). */
+                include_delayed?: boolean;
+            };
             header: {
                 /** @description UUID identifying the client: 8-4-4-4-12 hex digits, or 32 without dashes. `echo=false` listings hide its own messages. */
                 "Client-ID": components["parameters"]["ClientId"];

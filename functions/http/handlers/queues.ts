@@ -120,6 +120,8 @@ export const listQueues: RouteHandler = async (ctx) => {
 
 export const queueStats: RouteHandler = async (ctx) => {
   const ref = queueRef(ctx);
+  // Our extension: the count of free messages still delayed, only when asked (Zaqar's stats have none).
+  const withDelayed = boolParam('include_delayed', query(ctx.event, 'include_delayed'));
   const stats = await ctx.deps.store.stats(ref);
   const now = ctx.deps.clock.now();
   const edge = (m: { id: string; createdAt: number }) => ({
@@ -133,6 +135,7 @@ export const queueStats: RouteHandler = async (ctx) => {
       free: stats.free + stats.delayed,
       claimed: stats.claimed,
       total: stats.total,
+      ...(withDelayed ? { delayed: stats.delayed } : {}),
       ...(stats.total > 0 && stats.oldest ? { oldest: edge(stats.oldest) } : {}),
       ...(stats.total > 0 && stats.newest ? { newest: edge(stats.newest) } : {}),
     },

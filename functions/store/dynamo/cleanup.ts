@@ -12,7 +12,7 @@
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { QueueRef } from '../../core/model.js';
 import { lifeOf, membersOf, num, str, type Item } from './codec.js';
-import { FENCE_AFTER_MS, isCurrentRecord } from './lanes.js';
+import { FENCE_AFTER_MS, isCurrentRecord, markGoneWhileDelayed } from './lanes.js';
 import { batchDeleteKeys, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed } from './errors.js';
 import {
@@ -22,6 +22,7 @@ import {
   deleteLapsedClaim,
   deleteRecord,
   deleteSegment,
+  isEmptyDelta,
   partitionKeysQuery,
   releaseMessageUpdate,
   releasedSegmentUpdate,
@@ -31,7 +32,7 @@ import {
 } from './requests.js';
 import { ATTR as A, KIND, laneKey, lanePk, messageKey, padSeq, parseCleanupPk, parseLanePk, parseRedrivePk, PART, type Key } from './schema.js';
 import { runRedrive } from './redrive.js';
-import { fenceSegmentTake, parseSegment, type Segment } from './take.js';
+import { fenceSegmentTake, parseSegment, settledDelayed, type Segment } from './take.js';
 
 /** Items per page when listing what to delete. */
 const PAGE = 100;
@@ -215,7 +216,10 @@ async function expire(ctx: StoreContext, ref: QueueRef, lane: number, record: It
       const out = await ctx.client.send(new DeleteCommand(deleteExpiredMessage(ctx.table, ref, l, s, cutoff)));
       counts.expiredDeleted++;
       const old = out.Attributes as Item | undefined;
-      add(deltas, l, s, { total: -1, expired: 1, ...(str(old?.[A.claimId]) !== undefined ? { claimed: -1 } : {}) });
+      // A life shorter than its delay: it leaves the lane's delayed count as it goes.
+      const due = num(old?.[A.due]);
+      const wasDelayed = due > cutoff && (await markGoneWhileDelayed(ctx, ref, l, s, due).catch(() => false));
+      add(deltas, l, s, { total: -1, expired: 1, ...(str(old?.[A.claimId]) !== undefined ? { claimed: -1 } : {}), ...(wasDelayed ? { delayed: -1 } : {}) });
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1) {
@@ -273,15 +277,23 @@ async function waitingIn(ctx: StoreContext, ref: QueueRef, seg: { members: reado
   });
 }
 
-/** Deletes a segment as it was read (a take since keeps it) and uncounts it. */
+/** Deletes a segment as it was read (a take since keeps it) and uncounts it (and, if delayed, its messages). */
 async function dropSegment(ctx: StoreContext, ref: QueueRef, lane: number, key: Key, version: number, counts: CleanupCounts): Promise<void> {
-  if (await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, key, version))))) {
-    counts.recordsDeleted++;
-    // Never below zero (a count already too low stays at zero until a repair).
-    await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1))).catch((err: unknown) => {
-      if (!isConditionalCheckFailed(err)) throw err;
-    });
-  }
+  let dropped: Item | undefined;
+  const deleted = await conditional(counts, async () => {
+    dropped = (await ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, key, version)))).Attributes as Item | undefined;
+  });
+  if (!deleted) return;
+  counts.recordsDeleted++;
+  // Never below zero (a count already too low stays at zero until a repair).
+  await ctx.client.send(new UpdateCommand(addDueRecordsUpdate(ctx.table, ref, lane, -1))).catch((err: unknown) => {
+    if (!isConditionalCheckFailed(err)) throw err;
+  });
+  // As deleted (ALL_OLD): members deleted while delayed were taken off when they were.
+  const seg = dropped ? parseSegment(dropped) : undefined;
+  const delta = seg ? settledDelayed(seg) : {};
+  const first = seg?.members.reduce((m, [, s]) => Math.min(m, s), Number.POSITIVE_INFINITY) ?? 0;
+  if (!isEmptyDelta(delta) && Number.isFinite(first)) await countLanes(ctx, ref, new Map([[lane, { delta, minSeq: first }]]));
 }
 
 /**

@@ -62,6 +62,8 @@ export interface LaneState {
   readonly total: number;
   readonly claimed: number;
   readonly dueRecords: number;
+  /** Delayed messages counted on the lane (ATTR.delayed): stats subtracts its segments already due. */
+  readonly delayed: number;
   /** Claims released with this lane as home lane, ever (long polls watch it). */
   readonly released: number;
   /** Lifetime counters (metrics only: nothing else reads them). */
@@ -103,6 +105,7 @@ export function parseLane(lane: number, item: Item | undefined): LaneState {
     total: num(item?.[A.total]),
     claimed: num(item?.[A.claimed]),
     dueRecords: num(item?.[A.dueRecords]),
+    delayed: num(item?.[A.delayed]),
     released: num(item?.[A.released]),
     counters: {
       posted: num(item?.[A.posted]),
@@ -170,6 +173,12 @@ export function membersOf(item: Item | undefined, attr: string = A.seqs): Member
   return raw
     .filter((m): m is [number, number] => Array.isArray(m) && typeof m[0] === 'number' && typeof m[1] === 'number')
     .map(([lane, seq]) => [lane, seq] as const);
+}
+
+/** How many members of a delayed segment were deleted while still delayed (ATTR.gone: a number set of sequences). */
+export function goneOf(item: Item | undefined): number {
+  const raw = item?.[A.gone];
+  return raw instanceof Set ? raw.size : 0;
 }
 
 /** Messages in posting order across lanes: by creation time, then lane, then sequence. */

@@ -3,17 +3,19 @@
  * fencing posts whose producer vanished mid-way. Every controller that reads or writes messages
  * starts here.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { QueueRef } from '../../core/model.js';
-import { isVisible, parseHead, parseLane, lanesInUse, num, type Inflight, type Item, type LaneState, type QueueHead, type Reservation } from './codec.js';
+import { isVisible, membersOf, parseHead, parseLane, lanesInUse, num, type Inflight, type Item, type LaneState, type QueueHead, type Reservation } from './codec.js';
 import { batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import {
   addDueRecordsUpdate,
+  delayedSegmentsQuery,
   dueRecord,
   expiryRecord,
   finishReservationUpdate,
   getProducer,
+  goneWhileDelayedUpdate,
   putMessage,
   putProducer,
   putTombstone,
@@ -22,7 +24,7 @@ import {
   touchProducer,
   type Member,
 } from './requests.js';
-import { ATTR as A, dueSk, expirySk, KIND, laneKey, lanePk, messageKey, newToken, PART } from './schema.js';
+import { ATTR as A, dueSk, expirySk, KIND, laneKey, lanePk, messageKey, newToken, PART, type Key } from './schema.js';
 
 /**
  * A post in flight longer than this is taken to have lost its producer (API Gateway gives a
@@ -119,9 +121,8 @@ export async function fence(ctx: StoreContext, ref: QueueRef, lane: LaneState, p
     landed.map((i) => ({ seq: num(i[A.seq]), expiresAt: num(i[A.expires]), ...(num(i[A.due]) > now ? { dueAt: num(i[A.due]) } : {}) })),
   );
   await Promise.all(records.map((Item) => ctx.client.send(new PutCommand({ TableName: ctx.table, Item }))));
-  const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
   try {
-    await ctx.client.send(new UpdateCommand(releaseUpdate(ctx.table, ref, lane.lane, post.token, post.start, { total: landed.length, dueRecords })));
+    await ctx.client.send(new UpdateCommand(releaseUpdate(ctx.table, ref, lane.lane, post.token, post.start, { total: landed.length, ...delayedCounts(records) })));
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     try {
@@ -243,6 +244,32 @@ export function postRecords(ref: QueueRef, lane: number, entries: readonly Poste
     }
   }
   return records;
+}
+
+/** What a post's records add to its lane: due records (its delayed segments) and the delayed messages in them. */
+export function delayedCounts(records: readonly Item[]): { dueRecords: number; delayed: number } {
+  const segments = records.filter((r) => r[A.kind] === KIND.delayed);
+  return { dueRecords: segments.length, delayed: segments.reduce((n, r) => n + membersOf(r).length, 0) };
+}
+
+/**
+ * A message deleted (or expired) while still delayed leaves its lane's delayed count at once: its
+ * segment notes it (so the segment's settlement takes off only the rest) and the caller adds
+ * `delayed: -1` to the lane when this returns true. False when the segment is gone (settled: it
+ * counted the message then) or cannot be found (a post's records not written yet: its release
+ * counts only what its segments hold).
+ */
+export async function markGoneWhileDelayed(ctx: StoreContext, ref: QueueRef, lane: number, seq: number, dueAt: number): Promise<boolean> {
+  const out = await ctx.client.send(new QueryCommand(delayedSegmentsQuery(ctx.table, ref, lane, dueAt)));
+  const segment = (out.Items ?? []).find((r) => membersOf(r).some(([l, s]) => l === lane && s === seq));
+  if (!segment) return false;
+  try {
+    await ctx.client.send(new UpdateCommand(goneWhileDelayedUpdate(ctx.table, { [A.pk]: String(segment[A.pk]), [A.sk]: String(segment[A.sk]) } as Key, seq)));
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
 }
 
 /** Writes a message where nothing is (see putMessage); false when a reader fenced the slot. */

@@ -21,7 +21,7 @@ import type {
 import { byPostingOrder, isClaimedAt, isVisible, num, str, toMessage, type Item, type LaneState } from './codec.js';
 import { backoff, batchGet, keyString, mapLimited, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem, sleep } from './errors.js';
-import { giveBack, postRecords, producerLane, putNew, readLanes } from './lanes.js';
+import { delayedCounts, giveBack, markGoneWhileDelayed, postRecords, producerLane, putNew, readLanes } from './lanes.js';
 import { deadLetterPolicyOf } from './queues.js';
 import {
   allocUpdate,
@@ -36,8 +36,9 @@ import {
   voidSlot,
   type CounterDelta,
   type NewMessageItem,
+  type ReleaseCounts,
 } from './requests.js';
-import { ATTR as A, KIND, laneKey, messageKey, newClaimId, newMessageId, newToken, parseMessageId } from './schema.js';
+import { ATTR as A, laneKey, messageKey, newClaimId, newMessageId, newToken, parseMessageId } from './schema.js';
 import { addDelta, claimMessage, finishTake, startLane, takeMessages, type Taken } from './take.js';
 
 /** Message writes of one post in flight at once. */
@@ -87,10 +88,10 @@ export class MessagesController {
     // Every message and record is written: from here the post stands. A release whose answer is
     // lost is retried (a refusal then means it landed); if it still fails, the 503 is for a post
     // that readers complete when they fence it (every message landed), never half of one.
-    const dueRecords = records.filter((r) => r[A.kind] === KIND.delayed).length;
+    const counts = { total: items.length, ...delayedCounts(records) };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.release(ref, lane, token, start, { total: items.length, dueRecords });
+        await this.release(ref, lane, token, start, counts);
         return items.map((m) => m.id);
       } catch (err) {
         if (attempt + 1 >= COMPENSATION_ATTEMPTS) throw err;
@@ -113,7 +114,7 @@ export class MessagesController {
     }
   }
 
-  private async release(ref: QueueRef, lane: number, token: string, start: number, counts?: { total: number; dueRecords: number }) {
+  private async release(ref: QueueRef, lane: number, token: string, start: number, counts?: ReleaseCounts) {
     const { ctx } = this;
     try {
       await ctx.client.send(new UpdateCommand(releaseUpdate(ctx.table, ref, lane, token, start, counts)));
@@ -339,11 +340,22 @@ export class MessagesController {
   /** The lane counters of deleted messages (by any path but pop, which batches them). */
   async countDeleted(ref: QueueRef, deleted: ReadonlyArray<{ lane: number; seq: number; old: Item | undefined }>): Promise<void> {
     const byLane = new Map<number, { delta: CounterDelta; minSeq: number }>();
-    for (const d of deleted) {
+    const now = this.ctx.clock.now();
+    // Deleted before its delay ended: it leaves the lane's delayed count now, not when its segment settles.
+    const delayed = await Promise.all(
+      deleted.map(async (d) => {
+        const due = num(d.old?.[A.due]);
+        // NOTE: a failure here must not cost the delete its counting: the message then stays in the
+        // delayed count until its delay ends (stats subtracts its segment then).
+        return d.old?.[A.expires] !== undefined && due > now && (await markGoneWhileDelayed(this.ctx, ref, d.lane, d.seq, due).catch(() => false));
+      }),
+    );
+    for (const [i, d] of deleted.entries()) {
       if (!d.old || d.old[A.expires] === undefined) continue;
+      const wasDelayed = delayed[i] === true;
       const cur = byLane.get(d.lane) ?? { delta: {}, minSeq: d.seq };
       const add: Map<number, CounterDelta> = new Map([[d.lane, cur.delta]]);
-      addDelta(add, d.lane, deletedDelta(d.old));
+      addDelta(add, d.lane, { ...deletedDelta(d.old), ...(wasDelayed ? { delayed: -1 } : {}) });
       byLane.set(d.lane, { delta: add.get(d.lane) as CounterDelta, minSeq: Math.min(cur.minSeq, d.seq) });
     }
     await Promise.all(

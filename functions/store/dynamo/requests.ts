@@ -11,6 +11,7 @@ import {
   claimKey,
   cleanupKey,
   dueKey,
+  dueSk,
   dueUpTo,
   expiryKey,
   INDEX,
@@ -132,12 +133,12 @@ export function purgeTransaction(table: string, ref: QueueRef, lanes: number, pr
       TableName: table,
       Key: laneKey(ref, lane),
       UpdateExpression:
-        `SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero` +
+        `SET #fl = if_not_exists(#al, :zero), #hd = if_not_exists(#al, :zero), #tot = :zero, #clm = :zero, #dn = :zero, #dly = :zero` +
         (lane === 0 ? ` ADD #g :one${dropQueue ? ' REMOVE #live' : ''}` : ''),
       // NOTE: lane 0 only commits if no producer joined since the lanes were read (a new lane would be missed).
       ...(lane === 0 ? { ConditionExpression: producersSeen === 0 ? 'attribute_not_exists(#rr) OR #rr = :rr' : '#rr = :rr' } : {}),
       ExpressionAttributeNames: {
-        ...names(A.floor, A.alloc, A.head, A.total, A.claimed, A.dueRecords),
+        ...names(A.floor, A.alloc, A.head, A.total, A.claimed, A.dueRecords, A.delayed),
         ...(lane === 0 ? names(A.generation, A.producers, ...(dropQueue ? [A.live] : [])) : {}),
       },
       ExpressionAttributeValues: { ':zero': 0, ...(lane === 0 ? { ':one': 1, ':rr': producersSeen } : {}) },
@@ -240,6 +241,8 @@ export interface ReleaseCounts {
   readonly total: number;
   /** Records added to the lane's due partition. */
   readonly dueRecords: number;
+  /** Messages in the delayed segments among them (none when absent). */
+  readonly delayed?: number;
 }
 
 /**
@@ -261,12 +264,13 @@ export function releaseUpdate(table: string, ref: QueueRef, lane: number, token:
       ExpressionAttributeValues: { ':start': start },
     };
   }
+  const delayed = counts.delayed ?? 0;
   return {
     ...base,
-    UpdateExpression: 'REMOVE #i, #inf ADD #tot :n, #np :n, #dn :d',
+    UpdateExpression: `REMOVE #i, #inf ADD #tot :n, #np :n, #dn :d${delayed > 0 ? ', #dly :dly' : ''}`,
     ConditionExpression: '#i = :start AND (attribute_not_exists(#fl) OR #fl < :start)',
-    ExpressionAttributeNames: { ...base.ExpressionAttributeNames, ...names(A.total, A.posted, A.dueRecords, A.floor) },
-    ExpressionAttributeValues: { ':start': start, ':n': counts.total, ':d': counts.dueRecords },
+    ExpressionAttributeNames: { ...base.ExpressionAttributeNames, ...names(A.total, A.posted, A.dueRecords, A.floor, ...(delayed > 0 ? [A.delayed] : [])) },
+    ExpressionAttributeValues: { ':start': start, ':n': counts.total, ':d': counts.dueRecords, ...(delayed > 0 ? { ':dly': delayed } : {}) },
   };
 }
 
@@ -324,6 +328,7 @@ export interface CounterDelta {
   readonly total?: number;
   readonly claimed?: number;
   readonly dueRecords?: number;
+  readonly delayed?: number;
   readonly claims?: number;
   readonly deleted?: number;
   readonly expired?: number;
@@ -335,6 +340,7 @@ const COUNTERS: ReadonlyArray<[keyof CounterDelta, string]> = [
   ['total', A.total],
   ['claimed', A.claimed],
   ['dueRecords', A.dueRecords],
+  ['delayed', A.delayed],
   ['claims', A.claims],
   ['deleted', A.deleted],
   ['expired', A.expired],
@@ -750,6 +756,35 @@ export function nextDueQuery(table: string, ref: QueueRef, lane: number, after: 
     ProjectionExpression: '#sk',
     ConsistentRead: true,
     Limit: 1,
+  };
+}
+
+/** The delayed segments (D) of a lane that come due at exactly `dueAt`: where a delayed message's segment is. */
+export function delayedSegmentsQuery(table: string, ref: QueueRef, lane: number, dueAt: number) {
+  const prefix = dueSk(dueAt, KIND.delayed, '');
+  return {
+    TableName: table,
+    KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+    ExpressionAttributeNames: names(A.pk, A.sk),
+    ExpressionAttributeValues: { ':pk': lanePk(PART.due, ref, lane), ':from': prefix, ':to': `${prefix}~` },
+    ConsistentRead: true,
+  };
+}
+
+/**
+ * Notes on a delayed segment that member `seq` was deleted while still delayed (the lane's `dly`
+ * loses it at once; the segment's settlement then takes off only the rest). A set, not a count, so
+ * an SDK retry of an attempt that landed changes nothing. Refused when the segment is gone: then
+ * its settlement already counted the member.
+ */
+export function goneWhileDelayedUpdate(table: string, key: Key, seq: number) {
+  return {
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'ADD #gn :seq',
+    ConditionExpression: 'attribute_exists(#sk)',
+    ExpressionAttributeNames: names(A.gone, A.sk),
+    ExpressionAttributeValues: { ':seq': new Set([seq]) },
   };
 }
 

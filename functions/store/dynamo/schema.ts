@@ -57,6 +57,11 @@ export const ATTR = {
   claimed: 'clm',
   /** Records in the lane's due partition (claims, released and delayed segments). */
   dueRecords: 'dn',
+  /**
+   * Members of the lane's delayed segments (D) not deleted yet, less those deleted while still
+   * delayed: stats subtracts the segments already due (store/dynamo/stats.ts).
+   */
+  delayed: 'dly',
   /** Lifetime counters for metrics: posted, claimed, deleted, expired. */
   posted: 'np',
   claims: 'nc',
@@ -96,6 +101,8 @@ export const ATTR = {
   taken: 'tk',
   /** Segment version: bumped by every take, so the last consumer out deletes it only as it saw it. */
   recordVersion: 'v',
+  /** Delayed segment: sequences (a number set) of members deleted (or expired) while still delayed, already taken off the lane's `dly`. */
+  gone: 'gn',
   lane: 'ln',
   claimTtl: 'cttl',
   grace: 'gr',

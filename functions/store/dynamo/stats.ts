@@ -4,12 +4,13 @@
  * Counters change with every post, claim and delete; what changes with time alone is corrected
  * by reading only what is due: messages past their life that the sweeper has not deleted yet
  * (the lane's expiry records due by now) and messages of claims that expired but still carry the
- * claim's id (the lane's claim segments due by now). Both sets are bounded by what expired since
- * the last sweep, not by the depth, and the figures are exact on a quiet queue.
+ * claim's id (the lane's claim segments due by now) — and delayed messages whose delay has ended
+ * (the lane's delayed segments due by now, see ATTR.delayed). These sets are bounded by what came
+ * due since the last sweep, not by the depth, and the figures are exact on a quiet queue.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { MessageAge, QueueCounters, QueueFigures, QueueRef, QueueStats } from '../../core/model.js';
-import { isVisible, lifeOf, membersOf, num, str, type Item, type LaneState } from './codec.js';
+import { goneOf, isVisible, lifeOf, membersOf, num, str, type Item, type LaneState } from './codec.js';
 import { batchGet, keyString, type StoreContext } from './context.js';
 import { isCurrentRecord, readLanes, type QueueView } from './lanes.js';
 import { dueQuery, expiredQuery, messageRangeQuery } from './requests.js';
@@ -43,27 +44,29 @@ async function statsOf(ctx: StoreContext, ref: QueueRef, view: QueueView): Promi
   const floorOf = (lane: number) => floors.get(lane) ?? 0;
   const perLane = await Promise.all(
     view.lanes.map(async (lane) => {
-      if (lane.total === 0 && lane.claimed === 0) return { total: 0, claimed: 0, oldest: undefined, newest: undefined };
-      const [expiredGone, claimLapsed, oldest, newest] = await Promise.all([
+      if (lane.total === 0 && lane.claimed === 0) return { total: 0, claimed: 0, delayed: 0, oldest: undefined, newest: undefined };
+      const [expiredGone, due, oldest, newest] = await Promise.all([
         expiredNotSwept(ctx, ref, lane, floorOf, now),
-        lapsedClaims(ctx, ref, lane, floorOf, now),
+        dueItems(ctx, dueQuery(ctx.table, ref, lane.lane, now, PAGE), floorOf),
         edge(ctx, ref, lane, now, true),
         edge(ctx, ref, lane, now, false),
       ]);
-      return { total: lane.total - expiredGone, claimed: lane.claimed - claimLapsed, oldest, newest };
+      const claimLapsed = await lapsedClaims(ctx, ref, due, now);
+      return { total: lane.total - expiredGone, claimed: lane.claimed - claimLapsed, delayed: Math.max(0, lane.delayed - delayedDue(due)), oldest, newest };
     }),
   );
   const total = Math.max(0, perLane.reduce((s, l) => s + l.total, 0));
   const claimed = Math.min(total, Math.max(0, perLane.reduce((s, l) => s + l.claimed, 0)));
+  // A delayed message cannot be claimed, so the two never overlap; bounded by what is left.
+  const delayed = Math.min(total - claimed, perLane.reduce((s, l) => s + l.delayed, 0));
   const pick = (list: Array<MessageAge | undefined>, older: boolean) =>
     list.reduce<MessageAge | undefined>((best, m) => (m && (!best || (older ? m.createdAt < best.createdAt : m.createdAt > best.createdAt)) ? m : best), undefined);
   const oldest = pick(perLane.map((l) => l.oldest), true);
   const newest = pick(perLane.map((l) => l.newest), false);
   return {
-    free: total - claimed,
+    free: total - claimed - delayed,
     claimed,
-    // Delayed messages count as free, as in Zaqar (free + claimed = total).
-    delayed: 0,
+    delayed,
     total,
     ...(total > 0 && oldest ? { oldest } : {}),
     ...(total > 0 && newest ? { newest } : {}),
@@ -94,9 +97,18 @@ async function expiredNotSwept(ctx: StoreContext, ref: QueueRef, lane: LaneState
   }).length;
 }
 
+/**
+ * Delayed messages of the lane whose delay has ended but whose segment is not deleted yet (still
+ * in the lane's delayed count): every member of its due delayed segments, less those deleted while
+ * delayed (taken off the count already).
+ */
+function delayedDue(due: readonly Item[]): number {
+  return due.filter((r) => r[A.kind] === KIND.delayed).reduce((n, r) => n + Math.max(0, membersOf(r).length - goneOf(r)), 0);
+}
+
 /** Messages still carrying the id of a claim that expired or was released (counted claimed until the sweeper lifts it). */
-async function lapsedClaims(ctx: StoreContext, ref: QueueRef, lane: LaneState, floorOf: (lane: number) => number, now: number): Promise<number> {
-  const segments = (await dueItems(ctx, dueQuery(ctx.table, ref, lane.lane, now, PAGE), floorOf)).filter((r) => r[A.kind] === KIND.claim);
+async function lapsedClaims(ctx: StoreContext, ref: QueueRef, due: readonly Item[], now: number): Promise<number> {
+  const segments = due.filter((r) => r[A.kind] === KIND.claim);
   const held = segments.flatMap((r) => membersOf(r).map((m) => ({ m, claimId: str(r[A.claimId]) })));
   if (held.length === 0) return 0;
   const found = await batchGet(ctx, held.map(({ m: [l, s] }) => messageKey(ref, l, s)));

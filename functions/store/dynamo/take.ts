@@ -22,7 +22,7 @@
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetterPolicy } from '../../core/dead-letter.js';
 import type { QueueRef } from '../../core/model.js';
-import { membersOf, num, parseLane, readyOf, reservationsOf, str, type Item, type LaneState, type Reservation } from './codec.js';
+import { goneOf, membersOf, num, parseLane, readyOf, reservationsOf, str, type Item, type LaneState, type Reservation } from './codec.js';
 import { keyString, type StoreContext } from './context.js';
 import { isConditionalCheckFailed, refusedItem } from './errors.js';
 import { FENCE_AFTER_MS, giveBack, isCurrentRecord, queueCacheKey, readLanes, type QueueView } from './lanes.js';
@@ -62,6 +62,8 @@ export interface Segment {
   readonly reservations: readonly Reservation[];
   /** For a claim's segment: the claim it belonged to. */
   readonly claimId?: string;
+  /** For a delayed segment: members deleted while still delayed (ATTR.gone). */
+  readonly gone: number;
 }
 
 export interface Taken {
@@ -120,6 +122,7 @@ export function parseSegment(item: Item): Segment | undefined {
     version: num(item[A.recordVersion]),
     reservations: reservationsOf(item),
     ...(claimId ? { claimId } : {}),
+    gone: goneOf(item),
   };
 }
 
@@ -302,6 +305,16 @@ async function reserveFresh(
   return [];
 }
 
+/**
+ * What deleting a delayed segment takes off its lane's delayed count: its members, less those
+ * deleted while still delayed (already taken off). Nothing for other kinds.
+ */
+export function settledDelayed(seg: Pick<Segment, 'kind' | 'members' | 'gone'>): CounterDelta {
+  if (seg.kind !== KIND.delayed) return {};
+  const n = Math.max(0, seg.members.length - seg.gone);
+  return n > 0 ? { delayed: -n } : {};
+}
+
 /** Adds `delta` for `lane` into `deltas`. */
 export function addDelta(deltas: Map<number, CounterDelta>, lane: number, delta: CounterDelta): void {
   const out: Record<string, number> = { ...(deltas.get(lane) ?? {}) } as Record<string, number>;
@@ -336,14 +349,15 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
       const out = await ctx.client.send(new UpdateCommand(finishTakeUpdate(ctx.table, m.segment.key, m.token, m.from)));
       const seg = parseSegment(out.Attributes as Item);
       if (seg && seg.taken >= seg.members.length && seg.reservations.length === 0) {
-        const gone = await ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, seg.key, seg.version))).then(
-          () => true,
+        // As deleted (ALL_OLD): a member deleted while delayed is noted on it until the delete.
+        const dropped = await ctx.client.send(new DeleteCommand(deleteSegment(ctx.table, seg.key, seg.version))).then(
+          (out) => parseSegment((out.Attributes ?? {}) as Item) ?? seg,
           (e: unknown) => {
-            if (isConditionalCheckFailed(e)) return false;
+            if (isConditionalCheckFailed(e)) return undefined;
             throw e;
           },
         );
-        if (gone) emptied.push(seg);
+        if (dropped) emptied.push(dropped);
       }
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err; // fenced already
@@ -351,7 +365,7 @@ export async function finishTake(ctx: StoreContext, ref: QueueRef, result: TakeR
   };
   await Promise.all(result.made.map((m) => (m.on === 'lane' ? finishLane(m) : finishSegment(m))));
   for (const seg of emptied) {
-    addDelta(pending, seg.lane, { dueRecords: -1 });
+    addDelta(pending, seg.lane, { dueRecords: -1, ...settledDelayed(seg) });
     // A claim's segment: the expired claim it came from is gone for good (unless renewed since).
     if (seg.kind === KIND.claim && seg.claimId) {
       await ctx.client.send(new DeleteCommand(deleteLapsedClaim(ctx.table, ref, seg.claimId, seg.key[A.sk]))).catch((e: unknown) => {

@@ -97,6 +97,7 @@ const EXACT: ReadonlyArray<[string | undefined, UpdateKind]> = [
   [allocUpdate(TABLE_NAME, ref, 0, 1, 't', 0).UpdateExpression, 'alloc'],
   [releaseUpdate(TABLE_NAME, ref, 0, 't', 1).UpdateExpression, 'release'],
   [releaseUpdate(TABLE_NAME, ref, 0, 't', 1, { total: 1, dueRecords: 0 }).UpdateExpression, 'releaseCounted'],
+  [releaseUpdate(TABLE_NAME, ref, 0, 't', 1, { total: 1, dueRecords: 1, delayed: 1 }).UpdateExpression, 'releaseCounted'],
   [registerProducerUpdate(TABLE_NAME, ref).UpdateExpression, 'register'],
   [reserveUpdate(TABLE_NAME, ref, 0, 1, 0, INTENT).UpdateExpression, 'reserve'],
   [addDueRecordsUpdate(TABLE_NAME, ref, 0, 1).UpdateExpression, 'addDueRecords'],
