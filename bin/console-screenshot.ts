@@ -22,6 +22,8 @@ try {
   // Orders dead-letter after 5 deliveries: the console shows the policy and the dead-letter queue.
   await client.put('/v2/queues/orders', { body: { _max_claim_count: 5, _dead_letter_queue: 'orders-dlq' } });
   await client.postMessages('emails', [{ to: 'ada@example.com', template: 'welcome' }]);
+  // A reminder scheduled 15 minutes out: counted as delayed, not free, until then.
+  await client.post('/v2/queues/emails/messages', { body: { messages: [{ body: { to: 'bob@example.com', template: 'reminder' }, delay: 900 }] } });
   await client.postMessages('billing', [{ invoice: 1042, amount: '19.00' }, { invoice: 1043, amount: '7.50' }]);
   await client.postMessages('thumbnails', Array.from({ length: 7 }, (_, i) => ({ image: `img-${i}.png`, size: 256 })));
 

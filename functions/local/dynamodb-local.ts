@@ -138,14 +138,25 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Dy
   return { endpoint, process: child, stop };
 }
 
-/** Creates the table (with TTL on) when it does not exist yet. Returns true if it was created. */
-export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
+/**
+ * Creates the table (with TTL on) when it does not exist yet. Returns true if it was created.
+ * `stream` (default true): the table must have its stream (new images), read for push delivery;
+ * with false, a table created here has none and an existing one is left as it is.
+ *
+ * NOTE: DynamoDB Local keeps every table's stream records in one SQLite table keyed by sequence
+ * number alone, and nearly every request on a table with a stream looks up the stream's first
+ * record there — a scan past every record written before it, by any table. On a database shared by
+ * many tables (a test run) that grows with every write; a table nobody reads the stream of is
+ * cheaper without one.
+ */
+export async function ensureTable(endpoint: string, tableName: string, options: { readonly stream?: boolean } = {}): Promise<boolean> {
+  const stream = options.stream ?? true;
   const client = localClient(endpoint);
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // A table kept on disk from before push delivery has no stream: turn it on, or subscriptions
     // would be accepted and never delivered.
-    if (!Table?.StreamSpecification?.StreamEnabled) {
+    if (stream && !Table?.StreamSpecification?.StreamEnabled) {
       await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }));
     }
     client.destroy();
@@ -154,7 +165,8 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     if (!(err instanceof ResourceNotFoundException)) throw err;
   }
   try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    const { StreamSpecification, ...withoutStream } = createTableInput(tableName);
+    await client.send(new CreateTableCommand(stream ? { ...withoutStream, StreamSpecification } : withoutStream));
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,

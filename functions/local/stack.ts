@@ -99,7 +99,8 @@ export interface LocalStackOptions {
 export interface LocalNotificationOptions {
   /**
    * Read the table's stream and deliver. Off, subscriptions can still be managed but nothing is
-   * delivered by this server (another one sharing the database may). @default true
+   * delivered by this server (another one sharing the database may), and a table this server
+   * creates gets no stream (a delivering server turns it on when it starts). @default true
    */
   readonly deliver?: boolean;
   /** Zaqar's `require_confirmation`. @default false */
@@ -166,7 +167,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const clients: DynamoDBDocumentClient[] = [];
   try {
     // A real table is the deployed one: never created from a laptop.
-    if (!awsRegion) await ensureTable(dynamoEndpoint, tableName);
+    // The stream is what this server's delivery reads; a server that does not deliver leaves it to
+    // the one that does (its start turns the stream on).
+    if (!awsRegion) await ensureTable(dynamoEndpoint, tableName, { stream: options.notifications?.deliver !== false });
     const clock = options.clock ?? systemClock;
     const newClient = () => {
       const client = createDocumentClient(clientOptions);

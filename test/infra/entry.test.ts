@@ -79,7 +79,7 @@ describe('configFromEnv', () => {
 describe('route group handlers on DynamoDB Local', () => {
   const tableName = `t-${randomUUID()}`;
   beforeAll(async () => {
-    await ensureTable(inject('dynamoEndpoint'), tableName);
+    await ensureTable(inject('dynamoEndpoint'), tableName, { stream: false });
   });
   const deployed = (extra: Record<string, string> = {}) =>
     loadEntry({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: inject('dynamoEndpoint'), ...extra });

@@ -46,7 +46,7 @@ const tableName = `cost-${randomUUID()}`;
 let store: DynamoStore;
 
 beforeAll(async () => {
-  await ensureTable(inject('dynamoEndpoint'), tableName);
+  await ensureTable(inject('dynamoEndpoint'), tableName, { stream: false });
   store = new DynamoStore({ client, tableName, clock });
 });
 afterAll(() => client.destroy());

@@ -1,6 +1,8 @@
 /**
  * A local table kept on disk from before push delivery has no stream: ensureTable turns it on,
- * so `npm start` on an old data directory delivers to the subscriptions it accepts.
+ * so `npm start` on an old data directory delivers to the subscriptions it accepts. A server that
+ * does not deliver creates its table without one (DynamoDB Local charges every request on a
+ * streamed table for the stream records of the whole database).
  */
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -20,6 +22,19 @@ describe('ensureTable', () => {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     expect(Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
     expect(Table?.LatestStreamArn).toBeDefined();
+    client.destroy();
+  });
+
+  it('for a server that does not deliver: creates the table without a stream, and leaves an existing one as it is', async () => {
+    const endpoint = inject('dynamoEndpoint');
+    const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const plain = `t-${randomUUID()}`;
+    expect(await ensureTable(endpoint, plain, { stream: false })).toBe(true);
+    expect((await client.send(new DescribeTableCommand({ TableName: plain }))).Table?.StreamSpecification?.StreamEnabled).not.toBe(true);
+    const streamed = `t-${randomUUID()}`;
+    expect(await ensureTable(endpoint, streamed)).toBe(true);
+    expect(await ensureTable(endpoint, streamed, { stream: false })).toBe(false);
+    expect((await client.send(new DescribeTableCommand({ TableName: streamed }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
     client.destroy();
   });
 });
