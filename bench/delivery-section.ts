@@ -46,7 +46,7 @@ export function renderDeliverySection(r: DeliveryResults): string {
     row(r.latency, 'one at a time, 50 ms apart'),
     ...r.throughput.map((f) => row(f)),
     '',
-    'In local mode the stream is polled every 100 ms when idle (functions/local/stream-poller.ts), which sets the floor of the latency; in AWS, Lambda polls each stream shard about four times a second and the event source waits up to 1 s to fill a batch (lib/notifier.ts), so expect roughly 0.3–1.5 s post → delivery there, plus the receiver\'s own time.',
+    'In local mode the stream is read again 100 ms after an empty read, backing off to 500 ms while it stays idle (functions/local/stream-poller.ts), which sets the floor of the latency; with many subscribers the latency is a backlog: the single local notifier process delivers at most what the deliveries/s column shows and the rest waits. In AWS, Lambda polls each stream shard about four times a second and the event source waits up to 1 s to fill a batch (lib/notifier.ts), so expect roughly 0.3–1.5 s post → delivery there, plus the receiver\'s own time.',
     '',
     '### Cost per delivered message in AWS (on paper)',
     '',
