@@ -70,6 +70,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       // Containers are built on demand: one built while metering is metered from its first call.
       metered?.push(attach(client));
     },
+    // What is measured is the request path: no stream reader (its lease renewals and checkpoints
+    // would be metered and logged as the requests'); push delivery has its own bench (bench/delivery.ts).
+    notifications: { deliver: false },
     ...QUIET,
   }).catch(async (err: unknown) => {
     await dynamo.stop();
@@ -92,7 +95,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       };
     },
     startShared: async () => {
-      const shared = await startLocalStack({ tableName: local.tableName, dynamoEndpoint: local.dynamoEndpoint, decorateClient: (client) => probe.attach(client), ...QUIET });
+      const shared = await startLocalStack({ tableName: local.tableName, dynamoEndpoint: local.dynamoEndpoint, decorateClient: (client) => probe.attach(client), notifications: { deliver: false }, ...QUIET });
       return { url: shared.url, stop: () => shared.stop() };
     },
     stop: async () => {

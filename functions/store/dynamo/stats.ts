@@ -45,13 +45,14 @@ async function statsOf(ctx: StoreContext, ref: QueueRef, view: QueueView): Promi
   const perLane = await Promise.all(
     view.lanes.map(async (lane) => {
       if (lane.total === 0 && lane.claimed === 0) return { total: 0, claimed: 0, delayed: 0, oldest: undefined, newest: undefined };
-      const [expiredGone, due, oldest, newest] = await Promise.all([
+      // The lane's due segments serve both corrections: lapsed claims (which read their messages) and ended delays.
+      const dueRead = dueItems(ctx, dueQuery(ctx.table, ref, lane.lane, now, PAGE), floorOf).then(async (due) => ({ due, claimLapsed: await lapsedClaims(ctx, ref, due, now) }));
+      const [expiredGone, { due, claimLapsed }, oldest, newest] = await Promise.all([
         expiredNotSwept(ctx, ref, lane, floorOf, now),
-        dueItems(ctx, dueQuery(ctx.table, ref, lane.lane, now, PAGE), floorOf),
+        dueRead,
         edge(ctx, ref, lane, now, true),
         edge(ctx, ref, lane, now, false),
       ]);
-      const claimLapsed = await lapsedClaims(ctx, ref, due, now);
       return { total: lane.total - expiredGone, claimed: lane.claimed - claimLapsed, delayed: Math.max(0, lane.delayed - delayedDue(due)), oldest, newest };
     }),
   );
