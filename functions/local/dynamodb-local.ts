@@ -157,7 +157,12 @@ export async function ensureTable(endpoint: string, tableName: string, options: 
     // A table kept on disk from before push delivery has no stream: turn it on, or subscriptions
     // would be accepted and never delivered.
     if (stream && !Table?.StreamSpecification?.StreamEnabled) {
-      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }));
+      await client
+        .send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }))
+        .catch((err: unknown) => {
+          // Servers starting together: another one turned it on first.
+          if (!(err instanceof Error && /already has an enabled stream/i.test(err.message))) throw err;
+        });
     }
     client.destroy();
     return false;

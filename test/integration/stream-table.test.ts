@@ -35,6 +35,10 @@ describe('ensureTable', () => {
     expect(await ensureTable(endpoint, streamed)).toBe(true);
     expect(await ensureTable(endpoint, streamed, { stream: false })).toBe(false);
     expect((await client.send(new DescribeTableCommand({ TableName: streamed }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
+
+    // Several delivering servers starting at once on that plain table: one turns the stream on, none fails.
+    expect(await Promise.all(Array.from({ length: 4 }, () => ensureTable(endpoint, plain)))).toEqual([false, false, false, false]);
+    expect((await client.send(new DescribeTableCommand({ TableName: plain }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
     client.destroy();
   });
 });
