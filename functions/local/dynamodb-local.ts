@@ -138,6 +138,28 @@ export async function startDynamoDbLocal(options: StartOptions = {}): Promise<Dy
   return { endpoint, process: child, stop };
 }
 
+/** Attempts at turning a table's stream on (servers starting together race for it). */
+const STREAM_ENABLE_ATTEMPTS = 5;
+
+/**
+ * Turns the table's stream on. Servers starting together race for it: DynamoDB Local refuses all
+ * but one ("already has an enabled stream", or an internal failure), so a refusal is success once
+ * the table shows the stream.
+ */
+async function enableStream(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }));
+      return;
+    } catch (err) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.StreamSpecification?.StreamEnabled) return;
+      if (attempt >= STREAM_ENABLE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
 /**
  * Creates the table (with TTL on) when it does not exist yet. Returns true if it was created.
  * `stream` (default true): the table must have its stream (new images), read for push delivery;
@@ -156,14 +178,7 @@ export async function ensureTable(endpoint: string, tableName: string, options: 
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // A table kept on disk from before push delivery has no stream: turn it on, or subscriptions
     // would be accepted and never delivered.
-    if (stream && !Table?.StreamSpecification?.StreamEnabled) {
-      await client
-        .send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: createTableInput(tableName).StreamSpecification }))
-        .catch((err: unknown) => {
-          // Servers starting together: another one turned it on first.
-          if (!(err instanceof Error && /already has an enabled stream/i.test(err.message))) throw err;
-        });
-    }
+    if (stream && !Table?.StreamSpecification?.StreamEnabled) await enableStream(client, tableName);
     client.destroy();
     return false;
   } catch (err) {
