@@ -116,6 +116,33 @@ describe('a sweep', () => {
     expect(listed.json.messages.map((m: Msg) => m.id)).toEqual(live);
   });
 
+  it('a lapsed claim whose messages were deleted costs their partition no write (read first, no refused releases)', async () => {
+    const q = newQueueName();
+    await post(q, Array.from({ length: 5 }, () => ({ ttl: 3_600 })));
+    const c = await claim(q, 60, 5);
+    expect(c.ids).toHaveLength(5);
+    // The consumer finishes four of them; one is left in the claim.
+    for (const id of c.ids.slice(0, 4)) expect((await client.delete(`/v2/queues/${q}/messages/${id}?claim_id=${c.claimId}`)).status).toBe(204);
+    stack.clock.advance(70 * SECOND);
+    const messageWrites: string[] = [];
+    db.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: Record<string, unknown> };
+        if (context.commandName?.startsWith('Update') && String(input.Key?.[A.pk] ?? '').startsWith(PART.messages)) messageWrites.push(String(input.Key?.[A.sk]));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countMessageWrites' },
+    );
+    const run = await newSweeper().sweep();
+    db.middlewareStack.remove('countMessageWrites');
+    expect(run.released).toBe(1);
+    expect(run.skipped).toBe(0); // no conditional write was refused
+    expect(messageWrites).toHaveLength(1); // only the message still carrying the claim
+    expect(await stats(q)).toMatchObject({ total: 1, claimed: 0, free: 1 });
+    const again = await claim(q, 60, 5);
+    expect(again.ids).toEqual([c.ids[4]]);
+  });
+
   it('deletes a released segment once its messages are handed out, and keeps it while they wait', async () => {
     const q = newQueueName();
     await post(q, [{ ttl: 3_600 }, { ttl: 3_600 }]);

@@ -245,8 +245,14 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
   const seg = parseSegment(record);
   if (!seg?.claimId) return 0;
   const claimId = seg.claimId;
+  // Read first (consistently): most members of a lapsed claim were deleted by their consumer, and a
+  // refused conditional write is billed (1 WRU, on the lane's message partition — its hottest key)
+  // while this read was needed anyway to know whether the segment still holds anything. A member
+  // not carrying the claim now never carries it again (a renewal would have moved this segment).
+  const found = await batchGet(ctx, seg.members.map(([l, s]) => messageKey(ref, l, s)));
+  const held = seg.members.filter(([l, s]) => str(found.get(keyString(messageKey(ref, l, s)))?.[A.claimId]) === claimId);
   const deltas = new Map<number, { delta: CounterDelta; minSeq: number }>();
-  await mapLimited(seg.members, WRITE_CONCURRENCY, async ([l, s]) => {
+  await mapLimited(held, WRITE_CONCURRENCY, async ([l, s]) => {
     if (await conditional(counts, () => ctx.client.send(new UpdateCommand(releaseMessageUpdate(ctx.table, ref, l, s, claimId, cutoff))))) {
       counts.released++;
       add(deltas, l, s, { claimed: -1 });
@@ -256,7 +262,7 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
   const key = keyOf(record);
   // The claim itself is over (renewing it would have moved this segment).
   await conditional(counts, () => ctx.client.send(new DeleteCommand(deleteLapsedClaim(ctx.table, ref, claimId, key[A.sk]))));
-  if (await waitingIn(ctx, ref, seg, cutoff)) {
+  if (await waitingIn(ctx, ref, seg, cutoff, found)) {
     // Its messages wait for consumers: the segment stays, as a released one.
     await conditional(counts, () => ctx.client.send(new UpdateCommand(releasedSegmentUpdate(ctx.table, key, cutoff + SEGMENT_REVISIT_MS))));
     await ensureCounted(ctx, ref, seg.lane, floors);
@@ -266,11 +272,20 @@ async function releaseClaim(ctx: StoreContext, ref: QueueRef, record: Item, cuto
   return seg.members.length;
 }
 
-/** True while some member the segment has not handed out yet is still alive (a consumer may take it). */
-async function waitingIn(ctx: StoreContext, ref: QueueRef, seg: { members: readonly Member[]; taken: number }, cutoff: number): Promise<boolean> {
+/**
+ * True while some member the segment has not handed out yet is still alive (a consumer may take it).
+ * `read`: the members as just read (a delete since only keeps the segment until its next visit).
+ */
+async function waitingIn(
+  ctx: StoreContext,
+  ref: QueueRef,
+  seg: { members: readonly Member[]; taken: number },
+  cutoff: number,
+  read?: ReadonlyMap<string, Item>,
+): Promise<boolean> {
   const rest = seg.members.slice(seg.taken);
   if (rest.length === 0) return false;
-  const found = await batchGet(ctx, rest.map(([l, s]) => messageKey(ref, l, s)));
+  const found = read ?? (await batchGet(ctx, rest.map(([l, s]) => messageKey(ref, l, s))));
   return rest.some(([l, s]) => {
     const item = found.get(keyString(messageKey(ref, l, s)));
     return item !== undefined && item[A.expires] !== undefined && lifeOf(item) > cutoff;
