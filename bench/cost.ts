@@ -8,9 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { addTotals, CapacityMeter, itemSize, type OpTotals, type Snapshot } from '../functions/store/dynamo/metrics.js';
 import { messageItem } from '../functions/store/dynamo/requests.js';
 import { newMessageId } from '../functions/store/dynamo/schema.js';
-import { CLAIM_LIMIT, LIST_LIMIT, messageBody, ZaqarClient, BENCH_MESSAGE_TTL, type ClaimedMessage } from './client.js';
+import { BENCH_CLAIM_TTL, BENCH_MESSAGE_TTL, CLAIM_LIMIT, LIST_LIMIT, messageBody, ZaqarClient, type ClaimedMessage } from './client.js';
 import { metered, SETUP_RETRIES } from './quiet.js';
 import type { BenchStack } from './stack.js';
+import { sweepQueueAhead } from './sweep.js';
+import { SWEEP_ROW } from './report.js';
 
 export interface CostRow {
   readonly op: string;
@@ -32,6 +34,8 @@ export interface CostResult {
 }
 
 const KB = 1024;
+/** How far past the last due time the bench's sweep looks. */
+const SWEEP_SLACK_MS = 120_000;
 
 class Tally {
   private calls = 0;
@@ -89,6 +93,24 @@ export async function measureCost(stack: BenchStack, bodyBytes: number, samples:
   for (const m of claimed) await measure(del, () => reader.deleteClaimed(queue, m), () => 1);
   await producer.deleteQueue(queue);
 
+  // The sweeper's share, on a queue of its own where every message lives the measured life (posted
+  // in batches of 10, claimed 10 at a time, deleted): its claims' segments and its expiry records,
+  // processed as they will be once due (claims lapse after BENCH_CLAIM_TTL, records at the ttl).
+  const sweep = new Tally();
+  const swept = 'cost-sweep';
+  await producer.createQueue(swept);
+  const life = Array.from({ length: Math.max(1, Math.round(samples / 4)) }, () => ten);
+  for (const batch of life) await producer.post(swept, batch);
+  let lived = 0;
+  for (;;) {
+    const c = await reader.claim(swept, CLAIM_LIMIT);
+    if (c.messages.length === 0) break;
+    for (const m of c.messages) await reader.deleteClaimed(swept, m);
+    lived += c.messages.length;
+  }
+  await measure(sweep, () => sweepQueueAhead(stack, { project: target.project, queue: swept }, (BENCH_MESSAGE_TTL + BENCH_CLAIM_TTL) * 1000 + SWEEP_SLACK_MS), () => lived);
+  await producer.deleteQueue(swept);
+
   const bodyJson = JSON.stringify(messageBody(bodyBytes, 0));
   const item = messageItem(
     { project: target.project, queue },
@@ -102,6 +124,13 @@ export async function measureCost(stack: BenchStack, bodyBytes: number, samples:
     bodyBytes,
     itemBytes,
     floorWru: Math.ceil(itemBytes / KB),
-    rows: [post1.row('post (batch of 1)'), post10.row('post (batch of 10)'), list.row(`list page (limit ${LIST_LIMIT})`), claim.row(`claim (limit ${CLAIM_LIMIT})`), del.row('delete (with claim)')],
+    rows: [
+      post1.row('post (batch of 1)'),
+      post10.row('post (batch of 10)'),
+      list.row(`list page (limit ${LIST_LIMIT})`),
+      claim.row(`claim (limit ${CLAIM_LIMIT})`),
+      del.row('delete (with claim)'),
+      sweep.row(SWEEP_ROW),
+    ],
   };
 }

@@ -42,6 +42,17 @@ export interface ScenarioSpec {
   readonly servers?: number;
   /** Post: against one shared handler (one store and client for all requests) instead of containers. */
   readonly sharedStore?: boolean;
+  /**
+   * Post: each producer posts exactly this many batches (a failed post is sent again), so every
+   * producer — and so every lane — carries the same load; `seconds` only caps the run. Without it
+   * producers post until the time is up, each as fast as the machine lets it.
+   */
+  readonly batchesEach?: number;
+  /**
+   * Post: each producer posts one message before the run is measured, so its binding to a lane
+   * (once per Client-ID and queue, kept 16 days) is not counted against the run's messages.
+   */
+  readonly bindFirst?: boolean;
 }
 
 export interface OpResult extends LatencySummary {
@@ -63,6 +74,8 @@ export interface ScenarioResult {
   /** Messages posted and deleted during the run (counts, not rates). */
   readonly postedMessages: number;
   readonly deletedMessages: number;
+  /** Post with bindFirst: messages posted (one per producer) before the run was measured. */
+  readonly boundMessages?: number;
   /** Consume: messages the queue held when the consumers started. */
   readonly backlogAtStart?: number;
   readonly ops: Readonly<Record<string, OpResult>>;
@@ -96,7 +109,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function scenarioLabel(s: ScenarioSpec): string {
   switch (s.kind) {
     case 'post':
-      return `post P=${s.producers} batch=${s.batch}${s.servers ? ` over ${s.servers} processes` : ''}${s.sharedStore ? ' shared store' : ''}`;
+      return `post P=${s.producers} batch=${s.batch}${s.batchesEach ? ` ×${s.batchesEach} each` : ''}${s.servers ? ` over ${s.servers} processes` : ''}${s.sharedStore ? ' shared store' : ''}`;
     case 'consume':
       return s.drains ? `consume C=${s.consumers} (drains ${s.drains})` : `consume C=${s.consumers} backlog=${s.backlog ?? 0}`;
     case 'fanout':
@@ -121,6 +134,18 @@ export function progressWriter(stream: NodeJS.WriteStream = process.stderr): { l
       if (stream.isTTY) stream.write('\n');
     },
   };
+}
+
+/** A setup request, sent again after a failure (up to BACKLOG_ATTEMPTS times). */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= BACKLOG_ATTEMPTS) throw err;
+      await sleep(ERROR_WAIT_MS);
+    }
+  }
 }
 
 /**
@@ -159,6 +184,19 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec, opt
   const backlog = new Backlog(options.queue?.backlog ?? 0);
   if (spec.kind === 'consume' && !options.queue) backlog.posted(await loadBacklog(target, queue, spec.backlog ?? 0, spec.bodyBytes));
   const backlogAtStart = backlog.claimable;
+  const urls = options.urls?.length ? options.urls : [target.url];
+  let spread = 0;
+  /** The next worker's client: its own Client-ID, on the next endpoint. */
+  const newClient = () => new ZaqarClient({ ...target, url: urls[spread++ % urls.length] ?? target.url });
+  const producerClients = spec.kind === 'consume' ? [] : Array.from({ length: spec.producers }, newClient);
+  let boundMessages = 0;
+  if (spec.bindFirst) {
+    // All at once, as the measured posts will come (a failed one is sent again: its Client-ID may then
+    // hold one message more than counted, which only makes the backlog larger).
+    const bound = await Promise.all(producerClients.map((c) => retried(() => c.post(queue, [messageBody(spec.bodyBytes, 0)]))));
+    boundMessages = bound.reduce((n, ids) => n + ids.length, 0);
+    backlog.posted(boundMessages);
+  }
   const rec = new Recorder();
   const fill = emptyClaimFill();
   let emptyClaims = 0;
@@ -183,16 +221,14 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec, opt
     }
   }
 
-  const urls = options.urls?.length ? options.urls : [target.url];
-  let spread = 0;
-  /** The next worker's client: its own Client-ID, on the next endpoint. */
-  const newClient = () => new ZaqarClient({ ...target, url: urls[spread++ % urls.length] ?? target.url });
-  const producer = async () => {
-    const client = newClient();
+  const producer = async (client: ZaqarClient) => {
     const bodies = Array.from({ length: spec.batch }, (_, i) => messageBody(spec.bodyBytes, i));
-    while (running()) {
+    for (let done = 0; running() && (spec.batchesEach === undefined || done < spec.batchesEach); ) {
       const ids = await timed('post', () => client.post(queue, bodies), (r) => r.length);
-      if (ids) backlog.posted(ids.value.length);
+      if (ids) {
+        backlog.posted(ids.value.length);
+        done++;
+      }
     }
   };
   /**
@@ -233,7 +269,7 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec, opt
   };
 
   const workers: Promise<void>[] = [];
-  if (spec.kind !== 'consume') for (let i = 0; i < spec.producers; i++) workers.push(producer());
+  for (const client of producerClients) workers.push(producer(client));
   for (let i = 0; i < spec.consumers; i++) workers.push(spec.kind === 'fanout' ? subscriber() : consumer());
 
   const progress = progressWriter();
@@ -275,6 +311,7 @@ export async function runScenario(target: ClientOptions, spec: ScenarioSpec, opt
     failedPosts: rec.errorCount('post'),
     emptyClaims,
     ...(spec.kind === 'consume' ? { fill, backlogAtStart } : {}),
+    ...(spec.bindFirst ? { boundMessages } : {}),
     ...(probed ? { writes: probed.writes, keys: Object.fromEntries(probed.keys) } : {}),
     ...(firstError !== undefined ? { firstError } : {}),
   };

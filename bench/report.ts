@@ -36,12 +36,17 @@ export interface RunResults {
   readonly depth: readonly DepthPoint[];
   /** Stats on the queue of the largest post run (one lane per producer). */
   readonly wideStats?: DepthPoint;
-  /** The labels of the two runs of the hot section: the largest post run and the consumers that drained its queue. */
-  readonly hot?: { readonly post: string; readonly consume: string };
+  /**
+   * The hot section: the labels of its post run and of the consumers that drained its queue, and
+   * the sweeper's later work on that queue's records (units per partition key).
+   */
+  readonly hot?: { readonly post: string; readonly consume: string; readonly sweep?: { readonly records: number; readonly keys: KeyLoad } };
   readonly quiet?: QuietResult;
   /** The same quiet-queue measurement on the code before the lanes redesign. */
   readonly quietBefore?: QuietData;
   readonly coldStart: readonly BundleResult[];
+  /** Lanes a new queue spread over when the run was made (results from before it was recorded: 64). */
+  readonly lanesPerQueue?: number;
   /** How the run was done where the command line does not say it (e.g. rows re-measured by a later partial run). */
   readonly notes?: readonly string[];
 }
@@ -185,7 +190,7 @@ const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
 
 /** Posts of batches of 10 through the in-process stack's containers (not shared, not over several processes). */
 const postRuns = (load: readonly ScenarioResult[]) =>
-  load.filter((r) => r.spec.kind === 'post' && r.spec.batch === 10 && !r.spec.servers && !r.spec.sharedStore).sort((a, b) => a.spec.producers - b.spec.producers);
+  load.filter((r) => r.spec.kind === 'post' && r.spec.batch === 10 && !r.spec.servers && !r.spec.sharedStore && !r.spec.batchesEach).sort((a, b) => a.spec.producers - b.spec.producers);
 const sharedRun = (load: readonly ScenarioResult[], producers: number) => load.find((r) => r.spec.kind === 'post' && r.spec.sharedStore && r.spec.producers === producers);
 const serverRuns = (load: readonly ScenarioResult[]) => load.filter((r) => r.spec.kind === 'post' && r.spec.servers).sort((a, b) => (a.spec.servers ?? 0) - (b.spec.servers ?? 0) || a.spec.producers - b.spec.producers);
 const consumeRuns = (load: readonly ScenarioResult[]) =>
@@ -381,20 +386,28 @@ export function quietTable(after: QuietResult, before?: QuietData): string[] {
 
 // ------------------------------------------------------------------ 5. lifecycle cost
 
+/** The cost row of the sweeper's later work (claim segments, expiry records), per message that lived the whole life. */
+export const SWEEP_ROW = 'sweeper (once due: claim segments, expiry records)';
+
 /** Units per message of a cost row (by the start of its operation name). */
 function perMessage(cost: CostResult, prefix: string, units: 'read' | 'write'): number {
   const row = cost.rows.find((x) => x.op.startsWith(prefix));
   return row && row.messages ? row.totals[units] / row.messages : Number.NaN;
 }
 
-/** A message's lifecycle: posted in a batch of 10, claimed (limit 10), deleted with its claim. */
-export function lifecycle(cost: CostResult): { post: number; claim: number; del: number; wru: number; rru: number } {
+/**
+ * A message's lifecycle: posted in a batch of 10, claimed (limit 10), deleted with its claim, and
+ * the sweeper's later work on its records (0 for results measured before the bench counted it).
+ */
+export function lifecycle(cost: CostResult): { post: number; claim: number; del: number; sweep: number | undefined; wru: number; rru: number } {
   const w = (prefix: string) => perMessage(cost, prefix, 'write');
   const r = (prefix: string) => perMessage(cost, prefix, 'read');
   const post = w('post (batch of 10)');
   const claim = w('claim');
   const del = w('delete');
-  return { post, claim, del, wru: post + claim + del, rru: r('post (batch of 10)') + r('claim') + r('delete') };
+  const swept = cost.rows.some((x) => x.op === SWEEP_ROW);
+  const sweep = swept ? w(SWEEP_ROW) : undefined;
+  return { post, claim, del, sweep, wru: post + claim + del + (sweep ?? 0), rru: r('post (batch of 10)') + r('claim') + r('delete') + (swept ? r(SWEEP_ROW) : 0) };
 }
 
 export function lifecycleTable(costs: readonly CostResult[]): string[] {
@@ -406,6 +419,7 @@ export function lifecycleTable(costs: readonly CostResult[]): string[] {
       fmt(l.post),
       fmt(l.claim),
       fmt(l.del),
+      l.sweep === undefined ? 'not measured' : fmt(l.sweep),
       `**${fmt(l.wru)}**`,
       fmt(l.rru),
       `${fmt(l.wru / (3 * c.floorWru))}×`,
@@ -413,7 +427,7 @@ export function lifecycleTable(costs: readonly CostResult[]): string[] {
       opt(b?.rru),
     ];
   });
-  return table(['body', 'post WRU/msg (batches of 10)', 'claim WRU/msg', 'delete WRU/msg', 'lifecycle WRU', 'lifecycle RRU', 'vs floor', 'before: WRU', 'before: RRU'], rows);
+  return table(['body', 'post WRU/msg (batches of 10)', 'claim WRU/msg', 'delete WRU/msg', 'sweeper WRU/msg', 'lifecycle WRU', 'lifecycle RRU', 'vs floor', 'before: WRU', 'before: RRU'], rows);
 }
 
 // ------------------------------------------------------------------ 6. the hottest partition key
@@ -424,11 +438,15 @@ const totalUnits = (units: ReadonlyMap<string, number>) => [...units.values()].r
 /** Write units per message posted, key by key, of one post run. */
 export const postUnitsPerMessage = (r: ScenarioResult): Map<string, number> => perUnitSum([{ tally: keyMap(r.keys), per: r.postedMessages }]);
 
-/** Write units per message of a whole lifecycle: the post run's per message posted plus the drain's per message deleted. */
-export const lifecycleUnitsPerMessage = (post: ScenarioResult, drain: ScenarioResult): Map<string, number> =>
+/**
+ * Write units per message of a whole lifecycle: the post run's per message posted plus the drain's
+ * and the sweeper's (when measured) per message deleted.
+ */
+export const lifecycleUnitsPerMessage = (post: ScenarioResult, drain: ScenarioResult, sweep?: KeyLoad): Map<string, number> =>
   perUnitSum([
     { tally: keyMap(post.keys), per: post.postedMessages },
     { tally: keyMap(drain.keys), per: drain.deletedMessages },
+    ...(sweep ? [{ tally: keyMap(sweep), per: drain.deletedMessages }] : []),
   ]);
 
 const hotRow = (what: string, units: Map<string, number>, hot: Hottest | undefined): string[] => [
@@ -451,11 +469,17 @@ export function hotTable(load: readonly ScenarioResult[], hot: RunResults['hot']
     });
   const post = hot && load.find((r) => r.label === hot.post);
   const drain = hot && load.find((r) => r.label === hot.consume);
+  if (post?.keys && post.spec.batchesEach) {
+    const units = postUnitsPerMessage(post);
+    rows.push(hotRow(`posts only, ${post.spec.producers} producers, ${post.spec.batchesEach} batches each`, units, hottestKey(units)));
+  }
   let life: { hottest: Hottest; units: Map<string, number> } | undefined;
   if (post?.keys && drain?.keys) {
-    const units = lifecycleUnitsPerMessage(post, drain);
+    const units = lifecycleUnitsPerMessage(post, drain, hot?.sweep?.keys);
     const hottest = hottestKey(units);
-    rows.push(hotRow(`**lifecycle**: ${post.spec.producers} producers post, ${drain.spec.consumers} consumers claim and delete`, units, hottest));
+    const each = post.spec.batchesEach ? ` (${post.spec.batchesEach} batches each)` : '';
+    const swept = hot?.sweep ? ', the sweeper settles their records' : '';
+    rows.push(hotRow(`**lifecycle**: ${post.spec.producers} producers post${each}, ${drain.spec.consumers} consumers claim and delete${swept}`, units, hottest));
     if (hottest) life = { hottest, units };
   }
   return { rows: table(HOT_HEAD, rows), ...(life ? { lifecycle: life } : {}) };
@@ -617,7 +641,7 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
       ...producersVerdict(r.load),
       '',
       'A producer is bound to one lane of the queue the first time it posts (round-robin over the queue\'s lanes, up to',
-      '64), so producers of one queue write to different lane items and message partitions and never wait for each other:',
+      `${r.lanesPerQueue ?? 64}), so producers of one queue write to different lane items and message partitions and never wait for each other:`,
       'a post allocates its sequences with one atomic update of its lane item, which is never refused, writes its messages',
       'and its expiry record, then releases the lane. Before the redesign every post was one transaction on the queue\'s',
       'single state item, and concurrent posts cancelled each other. Here all producers share two cores with DynamoDB',
@@ -758,21 +782,30 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
       'release of its lane item and one expiry record (with its `sweep` index entry) — batching amortises those. A claim',
       'reserves on the lane, claims each message with a conditional update, writes the claim record and its due segment',
       '(with its `sweep` index entry) and ends its reservation with the lane\'s counters. A delete removes the message and',
-      'updates its lane\'s counters. Not counted: the sweeper\'s later work (deleting the expiry record and the claim\'s',
-      'segment once due).',
+      'updates its lane\'s counters. The sweeper row is its later work on a queue where every message lived that life',
+      '(bench/sweep.ts: the cleanup functions the sweeper calls, run with a clock past the claims\' and the messages\'',
+      'expiry): each lapsed claim\'s segment is read with its members (consistently), the claim record and the segment are',
+      'deleted (nothing left to release: the consumer deleted every message), and each expiry record, its messages gone, is',
+      'deleted with its index entry. The sweeper\'s own index reads are not counted (a page of index entries serves every',
+      'queue of its shard). The "before" lifecycle did not count the old sweeper\'s work either.',
       '',
     );
   }
 
   const hot = hotTable(r.load, r.hot);
+  const lanes = r.lanesPerQueue ?? 64;
   if (postRuns(r.load).some((x) => x.keys)) {
     out.push('## The hottest partition key', '');
     out.push(
       'DynamoDB serves about 1,000 WCU/s per partition key (on the table and on each index). Every write request of the',
       'runs above is attributed to the partition key it wrote (`Key.pk` or `Item.pk`, per action of a transaction), its',
       'index units to the `sweep` index shard of the item, refused writes at the size of the item they found (AWS bills',
-      'them too). Units per message are each run\'s units over the messages it posted; for the lifecycle row, the largest',
-      'post run\'s units per message posted plus those of the consumers that then drained its queue per message deleted.',
+      'them too). Units per message are each run\'s units over the messages it posted. The last two rows are the hot',
+      'section: one producer per lane, each posting the same number of batches (equally busy producers, as separate',
+      'containers in AWS are; the time-bound runs above give each producer whatever share of two cores it wins, so their',
+      'busiest lane carries up to a few times its share); for the lifecycle row, that run\'s units per message posted plus',
+      'those of the consumers that then drained its queue and of the sweeper\'s later work on its records (bench/sweep.ts)',
+      'per message deleted.',
       `On paper, one queue takes ${count(PARTITION_WRITE_LIMIT)} ÷ (the hottest key's units per message) msgs/s before that key throttles. Target: ≥ 10,000 msgs/s.`,
       '',
       ...hot.rows,
@@ -784,13 +817,14 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
     }
     out.push(
       'How this depends on the producers: each Client-ID is bound to one lane, round-robin, so a queue with P producers',
-      'writes to min(P, 64) lanes, and each lane\'s message partition carries its own producers\' messages through their',
+      `writes to min(P, ${lanes}) lanes, and each lane's message partition carries its own producers' messages through their`,
       'whole life (put, claim, delete), and each lane item takes its producers\' allocations and releases and its',
       'consumers\' reservations. The hottest key is a message partition or (with many producers and consumers) a lane',
       'item, and its load is about the busiest lane\'s share of the messages: one producer puts everything on one lane (the "posts only, 1 producer" row: one queue takes',
-      'what one partition key takes), P equally busy producers divide it by P, and beyond 64 producers lanes are shared.',
-      'A queue fed by few producers is bounded by them, whatever the consumers do; one fed by 64 or more is spread as far',
-      'as it goes. Index writes go to the `sweep` index\'s shards, which all queues of the table share.',
+      `what one partition key takes), P equally busy producers divide it by P, and beyond ${lanes} producers lanes are shared.`,
+      `A queue fed by few producers is bounded by them, whatever the consumers do; one fed by ${lanes} or more is spread as far`,
+      'as it goes (a producer busier than the others makes its lane the hottest: one producer\'s order lives on one lane).',
+      'Index writes go to the `sweep` index\'s shards, which all queues of the table share.',
       '',
     );
   }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONTAINERS } from '../functions/local/stack.js';
 import { DEFAULT_LANES_PER_QUEUE } from '../functions/store/dynamo/store.js';
 import type { QuietData } from './before/quiet.js';
-import { ZaqarClient } from './client.js';
+import { BENCH_CLAIM_TTL, BENCH_MESSAGE_TTL, ZaqarClient } from './client.js';
 import { measureColdStart } from './coldstart.js';
 import { measureCost } from './cost.js';
 import { measureDepth, measureStats } from './depth.js';
@@ -21,6 +21,8 @@ import { measureQuiet, SETUP_RETRIES } from './quiet.js';
 import { mergeReport, renderReport, type RunResults } from './report.js';
 import { startServers, stopServers } from './servers.js';
 import { startBenchStack, type BenchStack } from './stack.js';
+import { sweepQueueAhead } from './sweep.js';
+import { probeDiff } from './probe.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -36,6 +38,10 @@ type Section = (typeof SECTIONS)[number];
 const STACK_ONLY: readonly Section[] = ['hot', 'shared', 'servers', 'quiet', 'cost', 'depth'];
 /** Producers of the runs spread over several server processes (issue 11 measured 16). */
 const SERVER_PRODUCERS = 16;
+/** The hot section's post run stops here at the latest (it normally ends when every producer has posted its batches). */
+const HOT_CAP_SECONDS = 600;
+/** How far past the last claim's and message's expiry the hot section's sweep looks. */
+const HOT_SWEEP_SLACK_MS = 120_000;
 /** Share of each depth held by live claims in the depth section. */
 const DEPTH_CLAIMED_SHARE = 0.1;
 
@@ -49,9 +55,10 @@ const USAGE = `npm run bench -- [flags]
   --token TOKEN        X-Auth-Token to send (Keystone-protected endpoints)
   --header 'N: V'      any other header to send, repeatable (e.g. 'Authorization: Bearer <jwt>')
   --duration S         seconds per load scenario (default 10, quick 5)
-  --producers LIST     producers posting to one queue (post section), e.g. 1,4,16,64; the largest run's
-                       queue is then drained by the largest number of consumers (hot section); the shared
+  --producers LIST     producers posting to one queue (post section), e.g. 1,4,16,64; the shared
                        section repeats the runs up to 16 producers against one shared handler
+  --hot-batches N      hot section: one producer per lane (${DEFAULT_LANES_PER_QUEUE}) posts N batches of 10 (default 4,
+                       quick 2); the largest number of consumers drain the queue, then the sweeper's work
   --consumers LIST     consumers draining one queue's backlog (consume section), e.g. 1,8,32
   --consume-seconds S  most seconds per consume run: it ends earlier once the backlog is drained (default 60, quick 20)
   --backlog N          messages posted (by one producer) before each consume run (default 2000)
@@ -73,6 +80,8 @@ interface Plan {
   /** Producers of the extra post runs with batches of 1. */
   readonly singlePosters: number[];
   readonly consumers: number[];
+  /** Hot section: batches of 10 each of its producers (one per lane) posts. */
+  readonly hotBatches: number;
   readonly consumeSeconds: number;
   readonly backlog: number;
   readonly servers: number[];
@@ -105,6 +114,7 @@ function plan(values: Record<string, string | boolean | string[] | undefined>): 
     producers: list(str('producers'), [1, 4, 16, 64]),
     singlePosters: quick ? [] : [1, 16],
     consumers: list(str('consumers'), [1, 8, 32]),
+    hotBatches: list(str('hot-batches'), [quick ? 2 : 4])[0] ?? 4,
     consumeSeconds: Number(str('consume-seconds') ?? (quick ? 20 : 60)),
     backlog: list(str('backlog'), [2_000])[0] ?? 2_000,
     servers: list(str('servers'), quick ? [4] : [4, 16]),
@@ -144,6 +154,7 @@ async function main(): Promise<void> {
       consumers: { type: 'string' },
       backlog: { type: 'string' },
       'consume-seconds': { type: 'string' },
+      'hot-batches': { type: 'string' },
       servers: { type: 'string' },
       subscribers: { type: 'string' },
       'work-producers': { type: 'string' },
@@ -203,6 +214,7 @@ async function main(): Promise<void> {
     cost: [],
     depth: [],
     coldStart: [],
+    lanesPerQueue: DEFAULT_LANES_PER_QUEUE,
   };
   const base = { seconds: p.seconds, bodyBytes: p.bodyBytes };
   try {
@@ -212,15 +224,21 @@ async function main(): Promise<void> {
       await runScenario(target, { kind: 'workqueue', producers: 2, consumers: 2, batch: 10, seconds: p.quick ? 3 : 8, bodyBytes: p.bodyBytes });
     }
     if (p.sections.has('post')) {
-      const most = Math.max(...p.producers);
       for (const producers of p.producers) {
-        // The largest run's queue stays for the hot section, which drains it.
-        const keep = producers === most && p.sections.has('hot') && stack !== undefined;
-        const r = await runScenario(target, { kind: 'post', producers, consumers: 0, batch: 10, ...base }, { ...probe, keepQueue: keep });
+        const r = await runScenario(target, { kind: 'post', producers, consumers: 0, batch: 10, ...base }, probe);
         load.push(r);
         logResult(r);
-        if (keep && stack) await drainWide(stack, target, r, p, results, load);
       }
+    }
+    if (stack && p.sections.has('hot')) {
+      // One producer per lane, each posting the same number of batches: every lane carries the same
+      // load, as equally busy producers in AWS (each in its own container) would give it. The queue
+      // stays for the consumers and the sweeper.
+      const spec: ScenarioSpec = { kind: 'post', producers: DEFAULT_LANES_PER_QUEUE, consumers: 0, batch: 10, batchesEach: p.hotBatches, bindFirst: true, seconds: HOT_CAP_SECONDS, bodyBytes: p.bodyBytes };
+      const r = await runScenario(target, spec, { ...probe, keepQueue: true });
+      load.push(r);
+      logResult(r);
+      await drainWide(stack, target, r, p, results, load);
     }
     if (stack && p.sections.has('shared')) {
       // The same posts against one shared handler: one store and one DynamoDB client for every request.
@@ -292,9 +310,10 @@ async function main(): Promise<void> {
 }
 
 /**
- * The hot section, on the queue the largest post run filled (its messages spread over one lane per
- * producer): stats with that many lanes in use, then the largest number of consumers drain it, so
- * the write units per partition key cover a message's whole life on a busy queue.
+ * The hot section, on the queue its post run filled (its messages spread over one lane per
+ * producer): stats with that many lanes in use, then the largest number of consumers drain it, then
+ * the sweeper's later work on its records (bench/sweep.ts), so the write units per partition key
+ * cover a message's whole life on a busy queue.
  */
 async function drainWide(
   stack: BenchStack,
@@ -307,19 +326,27 @@ async function drainWide(
   const meterOff = stack.meterOn();
   try {
     const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
-    const stats = await measureStats(stack, client, post.queue, p.depthSamples, { total: post.postedMessages, claimed: 0 });
+    const depth = post.postedMessages + (post.boundMessages ?? 0);
+    const stats = await measureStats(stack, client, post.queue, p.depthSamples, { total: depth, claimed: 0 });
     // Producers are bound to lanes round-robin: one lane each, up to the queue's lane count.
     const lanes = Math.min(post.spec.producers, DEFAULT_LANES_PER_QUEUE);
-    Object.assign(results, { wideStats: { depth: post.postedMessages, lanes, liveClaimed: 0, stats: stats.cost, statsExact: stats.exact } });
+    Object.assign(results, { wideStats: { depth, lanes, liveClaimed: 0, stats: stats.cost, statsExact: stats.exact } });
   } finally {
     meterOff();
   }
   const consumers = Math.max(...p.consumers);
-  const spec: ScenarioSpec = { kind: 'consume', producers: 0, consumers, batch: 10, drains: post.label, seconds: p.consumeSeconds, bodyBytes: p.bodyBytes };
-  const r = await runScenario(target, spec, { probe: stack.probe, queue: { name: post.queue, backlog: post.postedMessages } });
+  // Until the queue is empty: a message left behind would expire and be deleted by the sweeper, a
+  // different life than the one measured.
+  const spec: ScenarioSpec = { kind: 'consume', producers: 0, consumers, batch: 10, drains: post.label, seconds: HOT_CAP_SECONDS, bodyBytes: p.bodyBytes };
+  const r = await runScenario(target, spec, { probe: stack.probe, queue: { name: post.queue, backlog: post.postedMessages + (post.boundMessages ?? 0) }, keepQueue: true });
   load.push(r);
-  Object.assign(results, { hot: { post: post.label, consume: r.label } });
   logResult(r);
+  log(`[hot] the sweeper's later work on ${post.queue}`);
+  const before = stack.probe.snapshot();
+  const swept = await sweepQueueAhead(stack, { project: target.project, queue: post.queue }, (BENCH_MESSAGE_TTL + BENCH_CLAIM_TTL) * 1000 + HOT_SWEEP_SLACK_MS);
+  const keys = Object.fromEntries(probeDiff(stack.probe.snapshot(), before).keys);
+  await new ZaqarClient({ ...target, retries: SETUP_RETRIES }).deleteQueue(post.queue).catch(() => undefined);
+  Object.assign(results, { hot: { post: post.label, consume: r.label, sweep: { records: swept.records, keys } } });
 }
 
 /**

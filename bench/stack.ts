@@ -35,6 +35,8 @@ export interface BenchStack {
   readonly calls: CallLog;
   /** Starts metering every client of the stack (and those containers build meanwhile); returns the function that stops it. */
   meterOn(): () => void;
+  /** A DynamoDB client on the stack's database, probed, logged and metered like the containers' (e.g. the bench's sweeper). */
+  newClient(): DynamoDBDocumentClient;
   /**
    * A second API on the same DynamoDB, in the same process, with one shared handler (one store,
    * one client for every request, as before the containers): the "one shared store" runs. Its
@@ -59,17 +61,18 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const attach = (client: DynamoDBDocumentClient) => attachCapacityMeter(client, meter, { estimateTransactions: true, estimateEmptyQueries: true });
   // Started here rather than by the stack, to give a loaded machine's JVM time to come up.
   const dynamo = await startDynamoDbLocal({ readyTimeoutMs: DYNAMO_START_TIMEOUT_MS });
+  const decorate = (client: DynamoDBDocumentClient) => {
+    clients.push(client);
+    probe.attach(client);
+    attachCallLog(client, calls);
+    // Containers are built on demand: one built while metering is metered from its first call.
+    metered?.push(attach(client));
+  };
   const local = await startLocalStack({
     dynamoEndpoint: dynamo.endpoint,
     tableName: 'bench',
     containers: options.containers ?? DEFAULT_CONTAINERS,
-    decorateClient: (client) => {
-      clients.push(client);
-      probe.attach(client);
-      attachCallLog(client, calls);
-      // Containers are built on demand: one built while metering is metered from its first call.
-      metered?.push(attach(client));
-    },
+    decorateClient: decorate,
     // What is measured is the request path: no stream reader (its lease renewals and checkpoints
     // would be metered and logged as the requests'); push delivery has its own bench (bench/delivery.ts).
     notifications: { deliver: false },
@@ -79,6 +82,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     throw err;
   });
   const loader = createDocumentClient({ endpoint: local.dynamoEndpoint, requestTimeoutMs: LOADER_TIMEOUT_MS });
+  const own: DynamoDBDocumentClient[] = [];
   return {
     url: local.url,
     tableName: local.tableName,
@@ -94,12 +98,19 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         for (const off of detach) off();
       };
     },
+    newClient: () => {
+      const client = createDocumentClient({ endpoint: local.dynamoEndpoint, requestTimeoutMs: LOADER_TIMEOUT_MS });
+      own.push(client);
+      decorate(client);
+      return client;
+    },
     startShared: async () => {
       const shared = await startLocalStack({ tableName: local.tableName, dynamoEndpoint: local.dynamoEndpoint, decorateClient: (client) => probe.attach(client), notifications: { deliver: false }, ...QUIET });
       return { url: shared.url, stop: () => shared.stop() };
     },
     stop: async () => {
       loader.destroy();
+      for (const client of own) client.destroy();
       await local.stop();
       await dynamo.stop();
     },

@@ -116,7 +116,7 @@ describe('a sweep run', () => {
     const claimId = newClaimId(0);
     const segment = dueRecord({ ref, lane: 0, members: [[0, 3]], kind: KIND.claim, sk: dueSk(NOW - 5_000, KIND.claim, claimId), dueAt: NOW - 5_000, claimId });
     due([expiryOf(1), segment]);
-    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1)]));
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), expired(1), messageAt(0, 3, { [A.claimId]: claimId, [A.expires]: NOW - 10_000 })]));
     ddb.on(DeleteCommand).rejects(conditionFailed()); // claimed or deleted since the read; record gone already
     ddb.on(UpdateCommand).rejects(conditionFailed()); // message deleted by its consumer; segment changed
     leases();
@@ -149,8 +149,8 @@ describe('what the run does with each kind of record', () => {
     const claimId = newClaimId(0);
     const sk = dueSk(NOW - 5_000, KIND.claim, claimId);
     due([dueRecord({ ref, lane: 0, members: [[0, 3], [0, 4]], kind: KIND.claim, sk, dueAt: NOW - 5_000, claimId })]);
-    // Still alive: after losing the claim they wait in the segment for a consumer.
-    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), messageAt(0, 3), messageAt(0, 4)]));
+    // Still alive and carrying the claim: after losing it they wait in the segment for a consumer.
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), messageAt(0, 3, { [A.claimId]: claimId }), messageAt(0, 4, { [A.claimId]: claimId })]));
     ddb.on(UpdateCommand).resolves({});
     ddb.on(DeleteCommand).resolves({});
     const result = await sweeper().sweep();
@@ -165,6 +165,21 @@ describe('what the run does with each kind of record', () => {
       ConditionExpression: '#k = :claim',
       ExpressionAttributeValues: { ':released': KIND.released, ':claim': KIND.claim, ':at': CUTOFF + SEGMENT_REVISIT_MS, ':one': 1 },
     });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: claimKey(ref, claimId), ExpressionAttributeValues: { ':dsk': sk } });
+  });
+
+  it('an expired claim’s segment whose messages were deleted or claimed again: read, nothing written to them', async () => {
+    const claimId = newClaimId(0);
+    const sk = dueSk(NOW - 5_000, KIND.claim, claimId);
+    due([dueRecord({ ref, lane: 0, members: [[0, 3], [0, 4]], kind: KIND.claim, sk, dueAt: NOW - 5_000, claimId })]);
+    // 3 was deleted by its consumer; 4 was claimed again by another claim.
+    ddb.on(BatchGetCommand).callsFake(batchGetFrom([laneItem(0), messageAt(0, 4, { [A.claimId]: newClaimId(0) })]));
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(DeleteCommand).resolves({});
+    const result = await sweeper().sweep();
+    expect(result).toMatchObject({ released: 0, skipped: 0 });
+    expect(updates('releaseMessage')).toEqual([]);
+    expect(updates('counters')).toEqual([]);
     expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { Key: claimKey(ref, claimId), ExpressionAttributeValues: { ':dsk': sk } });
   });
 

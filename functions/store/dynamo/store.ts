@@ -49,7 +49,7 @@ import { WaitController, type Sleep } from './waiting.js';
 import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
 
 /** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
-export const DEFAULT_LANES_PER_QUEUE = 64;
+export const DEFAULT_LANES_PER_QUEUE = 96;
 /** Items physically deleted inline by a purge or queue delete before the sweeper takes over. */
 const DEFAULT_INLINE_CLEANUP_BUDGET = 1_000;
 
