@@ -794,7 +794,7 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
 
   const hot = hotTable(r.load, r.hot);
   const lanes = r.lanesPerQueue ?? 64;
-  if (postRuns(r.load).some((x) => x.keys)) {
+  if (postRuns(r.load).some((x) => x.keys) || hot.lifecycle) {
     out.push('## The hottest partition key', '');
     out.push(
       'DynamoDB serves about 1,000 WCU/s per partition key (on the table and on each index). Every write request of the',

@@ -16,7 +16,7 @@ import { emptyCounts, processRecord, type CleanupCounts, type Floors } from '../
 import { createContext, mapLimited, type StoreContext } from '../store/dynamo/context.js';
 import { isConditionalCheckFailed } from '../store/dynamo/errors.js';
 import { endShardLease, leaseShardUpdate, sweepQuery } from '../store/dynamo/requests.js';
-import { SWEEP_SHARD_KEYS } from '../store/dynamo/schema.js';
+import { SWEEP_LEASE_GROUPS } from '../store/dynamo/schema.js';
 
 /** Records processed (plus items deleted by queue cleanups) per run, unless the caller says otherwise. */
 export const DEFAULT_ITEM_BUDGET = 2_000;
@@ -32,7 +32,7 @@ export const DEFAULT_SKEW_MARGIN_MS = 1_000;
 const PAGE_SIZE = 50;
 /** Records processed at once. */
 const RECORD_CONCURRENCY = 8;
-/** A shard lease outlives its run's time budget by this much (a run that died frees it then). */
+/** A lease outlives its run's time budget by this much (a run that died frees it then). */
 const LEASE_SLACK_MS = 15_000;
 
 export interface SweeperOptions {
@@ -89,32 +89,36 @@ export class Sweeper {
     let used = 0;
     const outOfBudget = () => used >= itemBudget || this.elapsedNow() - started >= timeBudgetMs;
     const owner = randomUUID();
-    // NOTE: shards in a random order, each under a lease: two sweepers at once split the work.
-    for (const shard of [...SWEEP_SHARD_KEYS].sort(() => Math.random() - 0.5)) {
-      if (!(await this.lease(shard, owner, timeBudgetMs))) continue;
-      let start: Record<string, unknown> | undefined;
-      // A run that fails half-way still frees its shard: the next run (or another sweeper) goes on.
+    const shuffled = <T>(items: readonly T[]): T[] => [...items].sort(() => Math.random() - 0.5);
+    // NOTE: leases and their shards in a random order: two sweepers at once split the work.
+    for (const group of shuffled(SWEEP_LEASE_GROUPS)) {
+      if (!(await this.lease(group.lease, owner, timeBudgetMs))) continue;
+      // A run that fails half-way still frees its lease: the next run (or another sweeper) goes on.
       try {
-        do {
-          if (outOfBudget()) {
-            result.budgetHit = true;
-            break;
-          }
-          const out = await this.ctx.client.send(
-            new QueryCommand({ ...sweepQuery(this.ctx.table, shard, cutoff, Math.min(PAGE_SIZE, itemBudget - used)), ...(start ? { ExclusiveStartKey: start } : {}) }),
-          );
-          const records = out.Items ?? [];
-          result.scanned += records.length;
-          // Every page counts (an empty one too), so a run always ends.
-          used += Math.max(1, records.length);
-          const spent = await mapLimited(records, RECORD_CONCURRENCY, (record) =>
-            processRecord(this.ctx, record, cutoff, result, floors, Math.max(1, itemBudget - used)),
-          );
-          used += spent.reduce((a, b) => a + b, 0);
-          start = out.LastEvaluatedKey;
-        } while (start);
+        for (const shard of shuffled(group.shards)) {
+          let start: Record<string, unknown> | undefined;
+          do {
+            if (outOfBudget()) {
+              result.budgetHit = true;
+              break;
+            }
+            const out = await this.ctx.client.send(
+              new QueryCommand({ ...sweepQuery(this.ctx.table, shard, cutoff, Math.min(PAGE_SIZE, itemBudget - used)), ...(start ? { ExclusiveStartKey: start } : {}) }),
+            );
+            const records = out.Items ?? [];
+            result.scanned += records.length;
+            // Every page counts (an empty one too), so a run always ends.
+            used += Math.max(1, records.length);
+            const spent = await mapLimited(records, RECORD_CONCURRENCY, (record) =>
+              processRecord(this.ctx, record, cutoff, result, floors, Math.max(1, itemBudget - used)),
+            );
+            used += spent.reduce((a, b) => a + b, 0);
+            start = out.LastEvaluatedKey;
+          } while (start);
+          if (result.budgetHit) break;
+        }
       } finally {
-        await this.endLease(shard, owner);
+        await this.endLease(group.lease, owner);
       }
       if (result.budgetHit) break;
     }
@@ -122,20 +126,20 @@ export class Sweeper {
     return result;
   }
 
-  /** Frees a shard at the end of the run (best effort: the lease runs out anyway). */
-  private async endLease(shard: string, owner: string): Promise<void> {
+  /** Frees a lease at the end of the run (best effort: it runs out anyway). */
+  private async endLease(lease: string, owner: string): Promise<void> {
     try {
-      await this.ctx.client.send(new UpdateCommand(endShardLease(this.ctx.table, shard, owner, this.ctx.clock.now())));
+      await this.ctx.client.send(new UpdateCommand(endShardLease(this.ctx.table, lease, owner, this.ctx.clock.now())));
     } catch {
       // Expired and taken by another sweeper, or storage unreachable: nothing to undo.
     }
   }
 
-  /** Takes a shard for this run (false when another sweeper holds it). */
-  private async lease(shard: string, owner: string, timeBudgetMs: number): Promise<boolean> {
+  /** Takes a lease (its shards) for this run (false when another sweeper holds it). */
+  private async lease(lease: string, owner: string, timeBudgetMs: number): Promise<boolean> {
     const now = this.ctx.clock.now();
     try {
-      await this.ctx.client.send(new UpdateCommand(leaseShardUpdate(this.ctx.table, shard, owner, now + timeBudgetMs + LEASE_SLACK_MS, now)));
+      await this.ctx.client.send(new UpdateCommand(leaseShardUpdate(this.ctx.table, lease, owner, now + timeBudgetMs + LEASE_SLACK_MS, now)));
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;

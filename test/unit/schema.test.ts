@@ -39,6 +39,8 @@ import {
   projectPk,
   queueSk,
   registryKey,
+  SWEEP_LEASE_GROUPS,
+  SWEEP_LEASES,
   SWEEP_SHARD_KEYS,
   SWEEP_SHARDS,
   sweepShard,
@@ -263,14 +265,32 @@ describe('sweep shards', () => {
   });
 
   it('sweepShard is stable: a pure function of the partition key, the same in every process and release', () => {
-    expect(sweepShard('E#p1#q1#0')).toBe('SW#1');
-    expect(sweepShard('D#p1#q1#2')).toBe('SW#2');
-    expect(sweepShard('F#p1#q1')).toBe('SW#5');
+    expect(sweepShard('E#p1#q1#0')).toBe('SW#34');
+    expect(sweepShard('D#p1#q1#2')).toBe('SW#39');
+    expect(sweepShard('F#p1#q1')).toBe('SW#37');
   });
 
-  it('the lanes of one queue spread over every shard', () => {
-    const shards = new Set(Array.from({ length: 64 }, (_, lane) => sweepShard(lanePk(PART.expiry, ref, lane))));
-    expect(shards.size).toBe(SWEEP_SHARDS);
+  it('the expiry and due partitions of one queue\'s lanes load every shard evenly', () => {
+    for (const q of [ref, { project: 'another project', queue: 'busy.queue-1' }]) {
+      const load = new Map<string, number>();
+      for (let lane = 0; lane < SWEEP_SHARDS * 3; lane++) {
+        for (const part of [PART.expiry, PART.due]) load.set(sweepShard(lanePk(part, q, lane)), (load.get(sweepShard(lanePk(part, q, lane))) ?? 0) + 1);
+      }
+      expect(load.size).toBe(SWEEP_SHARDS);
+      expect(new Set(load.values())).toEqual(new Set([6])); // 3 lanes × 2 partitions each
+    }
+  });
+
+  it('different queues start at different shards', () => {
+    const first = new Set(Array.from({ length: 32 }, (_, i) => sweepShard(lanePk(PART.expiry, { project: 'p', queue: `q${i}` }, 0))));
+    expect(first.size).toBeGreaterThan(8);
+  });
+
+  it('leases cover every shard exactly once', () => {
+    const covered = SWEEP_LEASE_GROUPS.flatMap((g) => g.shards);
+    expect(covered).toHaveLength(SWEEP_SHARDS);
+    expect(new Set(covered)).toEqual(new Set(SWEEP_SHARD_KEYS));
+    expect(SWEEP_LEASE_GROUPS).toHaveLength(SWEEP_LEASES);
   });
 });
 
