@@ -77,7 +77,9 @@ export async function readLanes(ctx: StoreContext, ref: QueueRef, options: { rea
     for (const [k, v] of await batchGet(ctx, laneKeys(known, inUse), consistent)) found.set(k, v);
   }
   // NOTE: a peek may read a stale head: it only ever raises the hint.
-  if (inUse > known || (consistent && inUse !== known)) ctx.lanesHint.set(hintKey, inUse);
+  // A consistent read also records a count equal to the default: consumers tell "known to be one
+  // lane" from "not known yet" (startLane).
+  if (inUse > known || consistent) ctx.lanesHint.set(hintKey, inUse);
   let lanes = Array.from({ length: inUse }, (_, lane) => parseLane(lane, found.get(keyString(laneKey(ref, lane)))));
   if (options.peek) return { head, lanes };
   const now = ctx.clock.now();

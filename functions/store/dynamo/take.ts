@@ -102,7 +102,20 @@ const shuffled = <T>(list: T[]): T[] => {
   return list;
 };
 
-/** The lane this container's consumers start at: where they last found messages (spreads consumers over lanes). */
+/**
+ * Makes sure this container knows how many lanes the queue uses before a consumer picks a lane: a
+ * container new to the queue would otherwise pick lane 0 (the only lane it knows) and, finding
+ * messages there, stay — every new container of a busy queue would meet on lane 0's item, due
+ * partition and messages. One read, once per container and queue.
+ */
+export async function knowLanes(ctx: StoreContext, ref: QueueRef): Promise<void> {
+  if (ctx.lanesHint.get(queueCacheKey(ref)) === undefined) await readLanes(ctx, ref);
+}
+
+/**
+ * The lane this container's consumers start at: where they last found messages, else a random lane
+ * in use (spreads consumers over lanes). Call knowLanes first.
+ */
 export function startLane(ctx: StoreContext, ref: QueueRef): number {
   const lanes = ctx.lanesHint.get(queueCacheKey(ref)) ?? 1;
   const hint = ctx.consumerLanes.get(queueCacheKey(ref));
@@ -155,6 +168,7 @@ export async function takeMessages(
   intentOf: { readonly claimId: string; readonly claimExp: number },
   takeOne: TakeOne,
 ): Promise<TakeResult> {
+  await knowLanes(ctx, ref);
   const first = startLane(ctx, ref);
   const base = newToken();
   let tokens = 0;
