@@ -2,10 +2,12 @@
  * `npm start`: the full Cloud Queues API on http://127.0.0.1:8888 against an embedded DynamoDB Local
  * (or an existing DynamoDB: DYNAMODB_ENDPOINT), each request served in an emulated Lambda container.
  * Env: PORT, HOST, DATA_DIR (default .data/), IN_MEMORY=1, TABLE_NAME, SWEEP_INTERVAL_SECONDS,
- * DYNAMODB_ENDPOINT, LAMBDA_CONTAINERS, LAMBDA_WAIT_MS (see README).
+ * DYNAMODB_ENDPOINT, LAMBDA_CONTAINERS, LAMBDA_WAIT_MS, LANES_PER_QUEUE (see README).
  */
 import { JAVA_HINT, javaAvailable } from '../functions/local/dynamodb-local.js';
 import { DEFAULT_CONTAINERS, startLocalStack } from '../functions/local/stack.js';
+import { LANES_ENV } from '../functions/entry/env.js';
+import { parseLanesPerQueue } from '../functions/store/dynamo/schema.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -42,6 +44,13 @@ async function main(): Promise<void> {
     console.error('LAMBDA_WAIT_MS applies to the emulated containers: unset it with LAMBDA_CONTAINERS=0');
     process.exit(1);
   }
+  let lanesPerQueue: number | undefined;
+  try {
+    lanesPerQueue = parseLanesPerQueue(process.env[LANES_ENV], LANES_ENV);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
   const stack = await startLocalStack({
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8888),
@@ -50,6 +59,7 @@ async function main(): Promise<void> {
     ...(process.env.TABLE_NAME ? { tableName: process.env.TABLE_NAME } : {}),
     ...(containers ? { containers } : {}),
     ...(containerWaitMs !== undefined ? { containerWaitMs } : {}),
+    ...(lanesPerQueue !== undefined ? { lanesPerQueue } : {}),
     // Like the deployed schedule (every minute); SWEEP_INTERVAL_SECONDS=0 turns it off.
     sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_SECONDS ?? DEFAULT_SWEEP_INTERVAL_SECONDS) * 1000,
   });

@@ -11,7 +11,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LIMITS } from '../functions/core/limits.js';
 import { DEFAULT_QUEUE_METRICS_MAX, formatQueuePatterns, type QueueMetricsSettings } from '../functions/core/queue-metrics.js';
-import { DEFAULT_PROJECT_CLAIM, QUEUE_METRICS_ENV } from '../functions/entry/env.js';
+import { DEFAULT_PROJECT_CLAIM, LANES_ENV, QUEUE_METRICS_ENV } from '../functions/entry/env.js';
+import { parseLanesPerQueue } from '../functions/store/dynamo/schema.js';
 import { FUNCTION_GROUPS, routesOf, type FunctionGroup } from '../functions/http/routes.js';
 import { ACCESS, secretsOf, type SecretName, type SecretSubject } from './access.js';
 import { Monitoring, type QueueAlarms } from './monitoring.js';
@@ -119,6 +120,15 @@ export interface CloudQueuesStackProps extends StackProps {
    * @default false
    */
   readonly requireConfirmation?: boolean;
+  /**
+   * Lanes a new queue spreads over (1 … 99, docs/design.md "How many lanes"). A queue uses one lane
+   * per producer (Client-ID) up to this many; more lanes let more equally busy producers write one
+   * queue before a partition throttles (≈ 167 msgs/s per lane at 1 KB), and cost claims, listings
+   * and stats one more lane item read each once the queue uses them. Queues keep the count they
+   * were created with.
+   * @default DEFAULT_LANES_PER_QUEUE (96)
+   */
+  readonly lanesPerQueue?: number;
 }
 
 /** The auth mode the props ask for; throws when neither JWT settings nor the opt-in are given. */
@@ -167,6 +177,8 @@ export class CloudQueuesStack extends Stack {
       [QUEUE_METRICS_ENV.max]: String(queueMetrics.maxQueues),
       ...(queueMetrics.allow ? { [QUEUE_METRICS_ENV.allow]: formatQueuePatterns(queueMetrics.allow) } : {}),
       TABLE_NAME: this.table.table.tableName,
+      // Checked at synth: a value the functions would refuse never deploys.
+      ...(props.lanesPerQueue !== undefined ? { [LANES_ENV]: String(parseLanesPerQueue(String(props.lanesPerQueue), 'lanesPerQueue')) } : {}),
       TRUST_PROJECT_HEADER: String(trustedHeader),
       REQUIRE_CONFIRMATION: String(props.requireConfirmation ?? false),
       POWERTOOLS_SERVICE_NAME: 'cloud-queues',

@@ -6,6 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { CorsHttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { parseQueueMetricsSettings } from '../functions/core/queue-metrics.js';
+import { parseLanesPerQueue } from '../functions/store/dynamo/schema.js';
 import type { CloudQueuesStackProps } from './cloud-queues-stack.js';
 
 /** Used when no auth is configured: every non-public route rejects every token until it is set. */
@@ -44,6 +45,7 @@ export const CONTEXT_KEYS = [
   'queueAlarmDepth',
   'queueAlarmDeadLettered',
   'requireConfirmation',
+  'lanesPerQueue',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -79,6 +81,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
   const projectClaim = str('projectClaim');
   const alarmTopicArn = str('alarmTopicArn');
   const queueMetrics = parseQueueMetricsSettings(str('queueMetricsMax'), str('queueMetricsQueues'));
+  const lanesPerQueue = parseLanesPerQueue(str('lanesPerQueue'), 'context lanesPerQueue');
   const oldestAgeSeconds = positive('queueAlarmOldestAgeSeconds');
   const depth = positive('queueAlarmDepth');
   const deadLettered = flag('queueAlarmDeadLettered');
@@ -107,6 +110,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
     ...(Object.keys(queueAlarms).length > 0 ? { queueAlarms } : {}),
     // Zaqar's require_confirmation: webhooks receive nothing but their confirmation until confirmed.
     ...(flag('requireConfirmation') ? { requireConfirmation: true } : {}),
+    ...(lanesPerQueue !== undefined ? { lanesPerQueue } : {}),
     // For throwaway stacks: the table (and every message) goes with the stack.
     ...(flag('destroyTableOnDelete') ? { tableRemovalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false } : {}),
   };

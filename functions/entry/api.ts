@@ -28,7 +28,8 @@ import { methodsAt, pathPattern, routesOf, type FunctionGroup, type HttpMethod }
 import { parseQueueMetricsSettings } from '../core/queue-metrics.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
-import { QUEUE_METRICS_ENV } from './env.js';
+import { parseLanesPerQueue } from '../store/dynamo/schema.js';
+import { LANES_ENV, QUEUE_METRICS_ENV } from './env.js';
 import { secretsManagerSecrets } from './secrets.js';
 
 export const SERVICE_NAME = 'cloud-queues';
@@ -65,7 +66,8 @@ function depsWithStore(): Deps {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = createDocumentClient(endpoint ? { endpoint } : {});
   const queueMetrics = parseQueueMetricsSettings(process.env[QUEUE_METRICS_ENV.max], process.env[QUEUE_METRICS_ENV.allow]);
-  const store = new DynamoStore({ client, tableName, clock: systemClock, queueMetrics });
+  const lanesPerQueue = parseLanesPerQueue(process.env[LANES_ENV]);
+  const store = new DynamoStore({ client, tableName, clock: systemClock, queueMetrics, ...(lanesPerQueue ? { lanesPerQueue } : {}) });
   storeDeps = {
     store,
     clock: systemClock,

@@ -16,3 +16,9 @@ export const DEFAULT_PROJECT_CLAIM = 'project_id';
 export const QUEUE_METRICS_ENV = { max: 'QUEUE_METRICS_MAX', allow: 'QUEUE_METRICS_QUEUES' } as const;
 /** The message of the notifier's one report line per invocation (its counts); the stack's metric filters match it. */
 export const DELIVERY_REPORT = 'deliveries';
+
+/**
+ * Lanes a new queue spreads over (functions/store/dynamo/schema.ts, parseLanesPerQueue): read by
+ * the API functions (which create queues) and the sweeper (a redrive may create its destination).
+ */
+export const LANES_ENV = 'LANES_PER_QUEUE';

@@ -26,9 +26,10 @@ import type { DeliveryJob, RetryQueue } from '../notify/jobs.js';
 import { PUBLIC_ONLY } from '../notify/ssrf.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
 import { DynamoStore } from '../store/dynamo/store.js';
+import { parseLanesPerQueue } from '../store/dynamo/schema.js';
 import { powertoolsLogger, subscriptionSettingsFromEnv } from './api.js';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { DELIVERY_REPORT } from './env.js';
+import { DELIVERY_REPORT, LANES_ENV } from './env.js';
 import { secretsManagerSecrets } from './secrets.js';
 
 
@@ -53,7 +54,8 @@ function notifier(): { notifier: Notifier; logger: PowertoolsLogger } {
   if (!tableName) throw new Error('TABLE_NAME is not set');
   if (!queueUrl) throw new Error('RETRY_QUEUE_URL is not set');
   const endpoint = process.env.DYNAMODB_ENDPOINT;
-  const store = new DynamoStore({ client: createDocumentClient(endpoint ? { endpoint } : {}), tableName, clock: systemClock });
+  const lanesPerQueue = parseLanesPerQueue(process.env[LANES_ENV]);
+  const store = new DynamoStore({ client: createDocumentClient(endpoint ? { endpoint } : {}), tableName, clock: systemClock, ...(lanesPerQueue ? { lanesPerQueue } : {}) });
   const logger = new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cloud-queues' });
   const timeout = Number(process.env.DELIVERY_TIMEOUT_MS ?? DEFAULT_TIMEOUT_MS);
   built = {

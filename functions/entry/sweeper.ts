@@ -13,10 +13,11 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { systemClock } from '../core/clock.js';
 import { createDocumentClient } from '../store/dynamo/client.js';
+import { parseLanesPerQueue } from '../store/dynamo/schema.js';
 import { parseQueueMetricsSettings } from '../core/queue-metrics.js';
 import { queueMetricsLines, sweepReportLine } from '../sweeper/report.js';
 import { QueueMetricsStep } from '../sweeper/queue-metrics.js';
-import { QUEUE_METRICS_ENV } from './env.js';
+import { LANES_ENV, QUEUE_METRICS_ENV } from './env.js';
 import {
   DEFAULT_ITEM_BUDGET,
   DEFAULT_TIME_BUDGET_MS,
@@ -46,7 +47,8 @@ function getSweeper(): { sweeper: Sweeper; metricsStep: QueueMetricsStep } {
   if (!tableName) throw new Error('TABLE_NAME is not set');
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = createDocumentClient(endpoint ? { endpoint } : {});
-  sweeper = new Sweeper({ client, tableName, clock: systemClock, itemBudget: intEnv('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET) });
+  const lanesPerQueue = parseLanesPerQueue(process.env[LANES_ENV]);
+  sweeper = new Sweeper({ client, tableName, clock: systemClock, itemBudget: intEnv('SWEEP_ITEM_BUDGET', DEFAULT_ITEM_BUDGET), ...(lanesPerQueue ? { lanesPerQueue } : {}) });
   const settings = parseQueueMetricsSettings(process.env[QUEUE_METRICS_ENV.max], process.env[QUEUE_METRICS_ENV.allow]);
   metricsStep = new QueueMetricsStep({ client, tableName, clock: systemClock, settings });
   return { sweeper, metricsStep };

@@ -94,6 +94,8 @@ export interface LocalStackOptions {
   readonly queueMetrics?: QueueMetricsSettings;
   /** Push delivery to subscribers (docs/subscriptions.md). @default - on, with the defaults below */
   readonly notifications?: LocalNotificationOptions;
+  /** Lanes a new queue spreads over, as a deployment's LANES_PER_QUEUE. @default DEFAULT_LANES_PER_QUEUE */
+  readonly lanesPerQueue?: number;
 }
 
 export interface LocalNotificationOptions {
@@ -199,7 +201,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         subscriptionSettings,
       });
     const client = newClient();
-    const queueMetrics = options.queueMetrics ? { queueMetrics: options.queueMetrics } : {};
+    const lanes = options.lanesPerQueue !== undefined ? { lanesPerQueue: options.lanesPerQueue } : {};
+    const queueMetrics = { ...lanes, ...(options.queueMetrics ? { queueMetrics: options.queueMetrics } : {}) };
     const store = new DynamoStore({ client, tableName, clock, ...queueMetrics });
     // Each container builds its client, store and api as a Lambda container does (functions/entry/api.ts).
     const containers: FunctionContainers | undefined = options.containers
@@ -223,7 +226,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const { port } = server.address() as AddressInfo;
     const sweepTimer = options.sweepIntervalMs
-      ? startSweepTimer(new Sweeper({ client, tableName, clock }), options.sweepIntervalMs, options.logger ?? consoleLogger)
+      ? startSweepTimer(new Sweeper({ client, tableName, clock, ...lanes }), options.sweepIntervalMs, options.logger ?? consoleLogger)
       : undefined;
     // The notifier Lambda's code, fed by DynamoDB Local's stream (never on a real table: there the deployed one reads it).
     let notifier: LocalStack['notifier'];
@@ -231,7 +234,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!awsRegion && notify.deliver !== false) {
       const retryQueue = new TimerRetryQueue({ log, ...(notify.retryMsPerSecond !== undefined ? { msPerSecond: notify.retryMsPerSecond } : {}) });
       const own = newClient();
-      const notifyStore = new DynamoStore({ client: own, tableName, clock });
+      const notifyStore = new DynamoStore({ client: own, tableName, clock, ...lanes });
       const instance = new Notifier({
         subscriptions: notifyStore.subscriptions,
         queueMetadata: (ref) => notifyStore.getQueueMetadata(ref),

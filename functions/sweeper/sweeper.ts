@@ -16,7 +16,7 @@ import { emptyCounts, processRecord, type CleanupCounts, type Floors } from '../
 import { createContext, mapLimited, type StoreContext } from '../store/dynamo/context.js';
 import { isConditionalCheckFailed } from '../store/dynamo/errors.js';
 import { endShardLease, leaseShardUpdate, sweepQuery } from '../store/dynamo/requests.js';
-import { SWEEP_LEASE_GROUPS } from '../store/dynamo/schema.js';
+import { DEFAULT_LANES_PER_QUEUE, SWEEP_LEASE_GROUPS } from '../store/dynamo/schema.js';
 
 /** Records processed (plus items deleted by queue cleanups) per run, unless the caller says otherwise. */
 export const DEFAULT_ITEM_BUDGET = 2_000;
@@ -44,6 +44,8 @@ export interface SweeperOptions {
   readonly skewMarginMs?: number;
   /** Monotonic milliseconds for the time budget (never the domain clock, which tests move). */
   readonly elapsedNow?: () => number;
+  /** Lanes of a queue a redrive creates as its destination (the API's setting). @default DEFAULT_LANES_PER_QUEUE */
+  readonly lanesPerQueue?: number;
 }
 
 export interface SweepRunOptions {
@@ -67,8 +69,8 @@ export class Sweeper {
   private readonly elapsedNow: () => number;
 
   constructor(options: SweeperOptions) {
-    // The sweeper never creates queues: the lane count is irrelevant here.
-    this.ctx = createContext({ client: options.client, table: options.tableName, clock: options.clock, lanesPerQueue: 1 });
+    // A redrive slice creates its destination queue if it is missing, as a post to it would.
+    this.ctx = createContext({ client: options.client, table: options.tableName, clock: options.clock, lanesPerQueue: options.lanesPerQueue ?? DEFAULT_LANES_PER_QUEUE });
     this.itemBudget = options.itemBudget ?? DEFAULT_ITEM_BUDGET;
     this.timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
     this.skewMarginMs = options.skewMarginMs ?? DEFAULT_SKEW_MARGIN_MS;

@@ -33,6 +33,12 @@ describe('settingsFromContext', () => {
     expect(authMissing).toBe(!trusted);
   });
 
+  it('lanesPerQueue: a whole number 1…99 reaches the props; absent, the default applies; anything else is refused', () => {
+    expect(from({ lanesPerQueue: '16' }).props.lanesPerQueue).toBe(16);
+    expect(from({}).props.lanesPerQueue).toBeUndefined();
+    for (const bad of ['0', '100', '1.5', 'lots']) expect(() => from({ lanesPerQueue: bad })).toThrow(/lanesPerQueue must be a whole number from 1 to 99/);
+  });
+
   it('requireConfirmation=true asks webhooks to confirm; absent, they need not', () => {
     expect(from({ requireConfirmation: 'true' }).props.requireConfirmation).toBe(true);
     expect(from({}).props.requireConfirmation).toBeUndefined();
@@ -61,5 +67,24 @@ describe('settingsFromContext', () => {
 
   it.each(['0', '-1', 'soon'])('rejects sweepIntervalMinutes=%s', (value) => {
     expect(() => from({ sweepIntervalMinutes: value })).toThrow(/positive number/);
+  });
+});
+
+describe('lanesPerQueue in the template', () => {
+  const tableFunctions = (props: ReturnType<typeof from>['props']) =>
+    Object.values(templateOf(props).findResources('AWS::Lambda::Function')).filter((fn) => JSON.stringify(fn.Properties?.Environment ?? {}).includes('TABLE_NAME'));
+
+  it('reaches every function that reads the table (API groups, sweeper, notifier) as LANES_PER_QUEUE', () => {
+    const fns = tableFunctions(from({ trustProjectHeader: 'true', lanesPerQueue: '16' }).props);
+    expect(fns.length).toBeGreaterThan(3);
+    for (const fn of fns) expect(fn.Properties.Environment.Variables.LANES_PER_QUEUE).toBe('16');
+  });
+
+  it('absent: the functions use their default (no variable)', () => {
+    for (const fn of tableFunctions(from({ trustProjectHeader: 'true' }).props)) expect(fn.Properties.Environment.Variables).not.toHaveProperty('LANES_PER_QUEUE');
+  });
+
+  it('a value out of range given as a prop is refused at synth', () => {
+    expect(() => templateOf({ ...from({ trustProjectHeader: 'true' }).props, lanesPerQueue: 120 })).toThrow(/lanesPerQueue must be a whole number from 1 to 99/);
   });
 });

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi, inject } from 'vitest';
 import { ensureTable } from '../../functions/local/dynamodb-local.js';
+import { parseMessageId } from '../../functions/store/dynamo/schema.js';
 import { event } from './support.js';
 import type * as EntryModule from '../../functions/entry/api.js';
 
 type Entry = typeof EntryModule;
 
-const ENV_KEYS = ['TABLE_NAME', 'DYNAMODB_ENDPOINT', 'TRUST_PROJECT_HEADER', 'PROJECT_CLAIM', 'POWERTOOLS_DEV'] as const;
+const ENV_KEYS = ['TABLE_NAME', 'DYNAMODB_ENDPOINT', 'TRUST_PROJECT_HEADER', 'PROJECT_CLAIM', 'POWERTOOLS_DEV', 'LANES_PER_QUEUE'] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 async function loadEntry(env: Partial<Record<(typeof ENV_KEYS)[number], string>>): Promise<Entry> {
@@ -162,6 +163,30 @@ describe('route group handlers on DynamoDB Local', () => {
       apiRequestId: req.requestContext.requestId,
       routeKey: 'GET /v2/queues',
     });
+  });
+
+  it('LANES_PER_QUEUE takes effect: with 2, a new queue\'s producers are bound to lanes 0, 1, 0, …', async () => {
+    const entry = await deployed({ LANES_PER_QUEUE: '2' });
+    const lambda = { project: `p-${randomUUID()}`, via: 'jwt' };
+    const q = `/v2/queues/q-${randomUUID().slice(0, 8)}`;
+    expect((await entry.queues(event('PUT', q, { lambda }), context)).statusCode).toBe(201);
+    const lanes: (number | undefined)[] = [];
+    for (let p = 0; p < 4; p++) {
+      const res = await entry.messages(
+        event('POST', `${q}/messages`, { lambda, headers: { 'client-id': randomUUID() }, body: { messages: [{ body: { p }, ttl: 300 }] } }),
+        context,
+      );
+      expect(res.statusCode).toBe(201);
+      const href = (json(res.body) as { resources: string[] }).resources[0] ?? '';
+      lanes.push(parseMessageId(href.split('/').pop() ?? '')?.lane);
+    }
+    // Round-robin over the 2 lanes the deployment asked for (96 by default).
+    expect(lanes).toEqual([0, 1, 0, 1]);
+  });
+
+  it.each(['0', '100', '2.5', 'many'])('refuses LANES_PER_QUEUE=%s at the first invocation (never ignored)', async (value) => {
+    const entry = await deployed({ LANES_PER_QUEUE: value });
+    await expect(entry.queues(event('GET', '/v2/queues', { lambda: { project: 'p1', via: 'jwt' } }), context)).rejects.toThrow(/LANES_PER_QUEUE must be a whole number from 1 to 99/);
   });
 
   it('fails loudly when deployed without TABLE_NAME', async () => {

@@ -9,6 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { freePort } from '../../functions/local/dynamodb-local.js';
 import { awsRegionOf, startLocalStack, type LocalStack } from '../../functions/local/stack.js';
+import { parseMessageId } from '../../functions/store/dynamo/schema.js';
 import { Client } from '../support/http.js';
 import { groupAlive, killGroup, startLocalProcess } from '../support/npm-start.js';
 import { LAMBDA_FAITHFUL, newQueueName, startTestStack, type TestStack } from '../support/stack.js';
@@ -186,6 +187,25 @@ describe('servers sharing one DynamoDB', () => {
       const [id] = await viaProcess.postMessages(q, ['from the process']);
       const claim = await viaLocal.post(`/v2/queues/${q}/claims`, { body: { ttl: 60, grace: 60 } });
       expect(claim.json.messages.map((m: { id: string }) => m.id)).toEqual([id]);
+    });
+
+    it('LANES_PER_QUEUE takes effect (new queues spread producers over that many lanes) and a bad value stops it at start', async () => {
+      const endpoint = inject('dynamoEndpoint');
+      const tableName = `t-${randomUUID()}`;
+      const port = await freePort();
+      const common = { DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: tableName, SWEEP_INTERVAL_SECONDS: '0' };
+      const { child } = await startLocalProcess({ ...common, PORT: String(port), LANES_PER_QUEUE: '2' });
+      groups.push(child.pid as number);
+      const q = newQueueName();
+      const lanes: (number | undefined)[] = [];
+      for (let p = 0; p < 3; p++) {
+        const [id] = await new Client(`http://127.0.0.1:${port}`, 'lanes-project').postMessages(q, [`from producer ${p}`]);
+        lanes.push(parseMessageId(id ?? '')?.lane);
+      }
+      expect(lanes).toEqual([0, 1, 0]);
+      await expect(startLocalProcess({ ...common, PORT: String(await freePort()), LANES_PER_QUEUE: '120' })).rejects.toThrow(
+        /server exited \(1\)[\s\S]*LANES_PER_QUEUE must be a whole number from 1 to 99/,
+      );
     });
   });
 });

@@ -229,6 +229,23 @@ export const MAX_LANES = 256;
  */
 export const MAX_LANES_PER_QUEUE = 99;
 /**
+ * Lanes of a new queue unless the deployment says otherwise (docs/design.md, "How many lanes"): a
+ * queue uses only as many as it has had producers, so a quiet queue pays nothing for them.
+ */
+export const DEFAULT_LANES_PER_QUEUE = 96;
+
+/**
+ * The deployment's lanes-per-queue setting (LANES_PER_QUEUE, CDK context lanesPerQueue): undefined
+ * when unset, else a whole number 1 … MAX_LANES_PER_QUEUE. Anything else throws: a setting that is
+ * accepted must take effect.
+ */
+export function parseLanesPerQueue(raw: string | undefined, name = 'LANES_PER_QUEUE'): number | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LANES_PER_QUEUE) throw new RangeError(`${name} must be a whole number from 1 to ${MAX_LANES_PER_QUEUE}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+/**
  * Shards of the sweeper index. Every expiry record, due segment and cleanup record of the whole
  * table is on one, and each shard is one index partition key (≈ 1,000 WCU/s): at ≈ 0.5 index WRU
  * per message over its life (its share of an expiry record and a claim's segment, each written and

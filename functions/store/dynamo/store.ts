@@ -40,7 +40,7 @@ import { createContext, type StoreContext } from './context.js';
 import { MessagesController } from './messages.js';
 import { QueuesController } from './queues.js';
 import { pingGet } from './requests.js';
-import { isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
+import { DEFAULT_LANES_PER_QUEUE, isClaimId, MAX_LANES_PER_QUEUE } from './schema.js';
 import { queueFigures, queueStats } from './stats.js';
 import { SubscriptionsController } from './subscriptions.js';
 import type { SubscriptionStore } from '../../core/subscriptions.js';
@@ -48,8 +48,7 @@ import { sleep } from './errors.js';
 import { WaitController, type Sleep } from './waiting.js';
 import { cancelRedrive, getRedrive, startRedrive } from './redrive.js';
 
-/** Lanes of a new queue unless the deployment says otherwise (see docs/design.md, "How many lanes"). */
-export const DEFAULT_LANES_PER_QUEUE = 96;
+export { DEFAULT_LANES_PER_QUEUE } from './schema.js';
 /** Items physically deleted inline by a purge or queue delete before the sweeper takes over. */
 const DEFAULT_INLINE_CLEANUP_BUDGET = 1_000;
 
