@@ -34,7 +34,7 @@ export interface RunResults {
   readonly cost: readonly CostResult[];
   /** Stats and claims vs depth. */
   readonly depth: readonly DepthPoint[];
-  /** Stats on the queue of the largest post run (one lane per producer). */
+  /** Stats on the queue of the hot section's post run (one lane per producer, every lane in use). */
   readonly wideStats?: DepthPoint;
   /**
    * The hot section: the labels of its post run and of the consumers that drained its queue, and
@@ -350,7 +350,7 @@ const statsRow = (p: DepthPoint, note = ''): string[] => [
 
 export function statsTable(points: readonly DepthPoint[], wide?: DepthPoint): string[] {
   const rows = points.map((p) => statsRow(p));
-  if (wide) rows.push(statsRow(wide, ' (the largest post run\'s queue)'));
+  if (wide) rows.push(statsRow(wide, ' (the hot section\'s queue)'));
   return table(['depth', 'in live claims', 'lanes', 'RRU per stats', 'DynamoDB calls', 'serial round trips', 'p50 ms', 'p99 ms', 'free/claimed/total exact', 'before: p50 ms'], rows);
 }
 
@@ -676,8 +676,8 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
       'The load generator tracks the backlog (posted − deleted − held by claims not yet deleted); "mean claim fill", the',
       'second count of "claims < 10" (fewer than 10, but some) and "empty claims" count the claims sent while at least',
       '2 × C × 10 messages were claimable (a claim in the tail, when fewer are left, may rightly come back short; the first',
-      'count of "claims < 10" includes those, as issue 11\'s column did). The last row drains the queue the largest post run filled (one lane',
-      'per producer; see "The hottest partition key"). The "before" columns are issue 11\'s figures (consumers against',
+      'count of "claims < 10" includes those, as issue 11\'s column did). The last row drains the queue the hot section\'s post run filled',
+      '(one lane per producer, to the last message; see "The hottest partition key"). The "before" columns are issue 11\'s figures (consumers against',
       '`npm start`, backlog of 2,000).',
       '',
       ...consumersTable(r.load),
@@ -698,7 +698,7 @@ export function renderReport(r: RunResults, svgs: { throughput?: string; depth?:
       'store\'s own message items on one lane, and the lane\'s counters), then a tenth of them are claimed over HTTP with',
       'claims that last an hour, so claim records and counters are the store\'s own. Each sample is one HTTP request,',
       'alone, metered; stats answers are checked against what was loaded ("exact"). The last row is the queue of the',
-      'largest post run, with one lane per producer: stats reads every lane in use.',
+      'hot section\'s post run, with one lane per producer: stats reads every lane in use.',
       '',
       ...statsTable(r.depth, r.wideStats),
       '',

@@ -26,7 +26,7 @@ import {
   type Member,
 } from './requests.js';
 import { ATTR as A, claimKey, dueKey, dueSk, isClaimId, KIND, laneKey, laneOfClaimId, messageKey, newClaimId } from './schema.js';
-import { addDelta, claimMessage, finishTake, knowLanes, startLane, takeMessages, type TakeResult } from './take.js';
+import { addDelta, claimMessage, finishTake, takeMessages, type TakeResult } from './take.js';
 
 /** Message writes of one claim operation in flight at once. */
 const WRITE_CONCURRENCY = 20;
@@ -45,13 +45,22 @@ export class ClaimsController {
     const now = ctx.clock.now();
     const claimExp = now + options.ttl * 1000;
     const graceExp = claimExp + options.grace * 1000;
-    await knowLanes(ctx, ref);
-    // The claim's record and segment go to a lane in use: consumers read only those lanes' due partitions.
-    const home = startLane(ctx, ref);
-    const claimId = newClaimId(home);
+    // The claim's record and segment go to the lane the take leads with, a lane in use: consumers
+    // read only those lanes' due partitions. Its id carries that lane, so it is made once it is known.
+    let home = 0;
+    let claimId = '';
     const policy = deadLetterPolicyOf(ctx, ref);
-    const result = await takeMessages(ctx, ref, options.limit, now, { claimId, claimExp }, async (lane, seq) =>
-      claimMessage(ctx, ref, lane, seq, claimId, claimExp, graceExp, now, await policy),
+    const result = await takeMessages(
+      ctx,
+      ref,
+      options.limit,
+      now,
+      (lead) => {
+        home = lead;
+        claimId = newClaimId(lead);
+        return { claimId, claimExp };
+      },
+      async (lane, seq) => claimMessage(ctx, ref, lane, seq, claimId, claimExp, graceExp, now, await policy),
     );
     const generation = result.view.head.generation;
     try {

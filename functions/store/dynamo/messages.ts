@@ -305,7 +305,7 @@ export class MessagesController {
     const holdUntil = now + POP_HOLD_MS;
     // A pop delivers too: a message claimed `_max_claim_count` times is dead-lettered, not popped.
     const policy = deadLetterPolicyOf(ctx, ref);
-    const result = await takeMessages(ctx, ref, limit, now, { claimId: '-', claimExp: now }, async (lane, seq) =>
+    const result = await takeMessages(ctx, ref, limit, now, () => ({ claimId: '-', claimExp: now }), async (lane, seq) =>
       claimMessage(ctx, ref, lane, seq, popId, holdUntil, holdUntil, now, await policy),
     );
     const deleted: Taken[] = [];

@@ -103,18 +103,9 @@ const shuffled = <T>(list: T[]): T[] => {
 };
 
 /**
- * Makes sure this container knows how many lanes the queue uses before a consumer picks a lane: a
- * container new to the queue would otherwise pick lane 0 (the only lane it knows) and, finding
- * messages there, stay — every new container of a busy queue would meet on lane 0's item, due
- * partition and messages. One read, once per container and queue.
- */
-export async function knowLanes(ctx: StoreContext, ref: QueueRef): Promise<void> {
-  if (ctx.lanesHint.get(queueCacheKey(ref)) === undefined) await readLanes(ctx, ref);
-}
-
-/**
  * The lane this container's consumers start at: where they last found messages, else a random lane
- * in use (spreads consumers over lanes). Call knowLanes first.
+ * of those it knows the queue uses (spreads consumers over lanes; lane 0 for a container new to the
+ * queue, which takeMessages then replaces once it has read the lanes).
  */
 export function startLane(ctx: StoreContext, ref: QueueRef): number {
   const lanes = ctx.lanesHint.get(queueCacheKey(ref)) ?? 1;
@@ -165,21 +156,27 @@ export async function takeMessages(
   ref: QueueRef,
   limit: number,
   now: number,
-  intentOf: { readonly claimId: string; readonly claimExp: number },
+  /** The take's claim, given the lane it leads with (a claim's home lane): called once, after the reads. */
+  intentOf: (lead: number) => { readonly claimId: string; readonly claimExp: number },
   takeOne: TakeOne,
 ): Promise<TakeResult> {
-  await knowLanes(ctx, ref);
+  const knewLanes = ctx.lanesHint.get(queueCacheKey(ref)) !== undefined;
   const first = startLane(ctx, ref);
   const base = newToken();
   let tokens = 0;
-  const intent = (): Intent => ({ token: `${base}${(tokens++).toString(36)}`, claimId: intentOf.claimId, claimExp: intentOf.claimExp, now });
   // NOTE: the due partition of the lane this container starts at is read together with the lanes
   // (one round trip less); other lanes' due partitions only when fresh messages cannot fill the take.
   const [view, firstDue] = await Promise.all([readLanes(ctx, ref), readDue(ctx, ref, first, now)]);
+  // A container new to the queue knew only lane 0: it leads with a random lane in use instead, or
+  // in AWS (where new containers keep coming) every new container would meet on lane 0's item, due
+  // partition and messages, and stay while lane 0 had messages.
+  const lead = knewLanes ? first : (view.lanes[Math.floor(Math.random() * view.lanes.length)]?.lane ?? first);
+  const { claimId, claimExp } = intentOf(lead);
+  const intent = (): Intent => ({ token: `${base}${(tokens++).toString(36)}`, claimId, claimExp, now });
   const floors = new Map(view.lanes.map((l) => [l.lane, l.floor]));
   const open = (s: Segment) => s.taken < s.members.length && isCurrentRecord(s.members, (l) => floors.get(l));
   const lanes = new Map<number, LaneState>(view.lanes.map((l) => [l.lane, l]));
-  const order = [first, ...shuffled(view.lanes.map((l) => l.lane).filter((l) => l !== first))].filter((l) => lanes.has(l));
+  const order = [lead, ...shuffled(view.lanes.map((l) => l.lane).filter((l) => l !== lead))].filter((l) => lanes.has(l));
   const dueRead = new Set<number>([first]);
   const segments: Segment[] = firstDue.filter(open);
   const taken: Taken[] = [];
