@@ -143,6 +143,18 @@ describe('a sweep', () => {
     expect(again.ids).toEqual([c.ids[4]]);
   });
 
+  it('before any sweep, stats skip expired messages for oldest and newest, however many pages of them', async () => {
+    const q = newQueueName();
+    await post(q, Array.from({ length: 7 }, () => ({ ttl: 60 })), 'old');
+    const [keeper] = await post(q, [{ ttl: 3_600 }], 'keep');
+    await post(q, Array.from({ length: 7 }, () => ({ ttl: 60 })), 'new');
+    stack.clock.advance(90 * SECOND); // the 14 short-lived ones expired; nothing swept
+    const messages = (await client.get(`/v2/queues/${q}/stats`)).json.messages as { total: number; oldest: { href: string }; newest: { href: string } };
+    expect(messages.total).toBe(1);
+    expect(messages.oldest.href).toBe(`/v2/queues/${q}/messages/${keeper}`);
+    expect(messages.newest.href).toBe(`/v2/queues/${q}/messages/${keeper}`);
+  });
+
   it('deletes a released segment once its messages are handed out, and keeps it while they wait', async () => {
     const q = newQueueName();
     await post(q, [{ ttl: 3_600 }, { ttl: 3_600 }]);
