@@ -52,6 +52,8 @@ function startServer(options: ServerOptions): Promise<ServerProcess> {
       PORT: '0',
       // The sweeper would add its own load to the shared database: not what is measured.
       SWEEP_INTERVAL_SECONDS: '0',
+      // Nor a stream reader (its lease and checkpoint writes), as in the in-process bench stack.
+      DELIVERY: 'off',
       LAMBDA_CONTAINERS: String(options.containers),
       DATA_DIR: '',
       IN_MEMORY: '',

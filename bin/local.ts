@@ -2,7 +2,7 @@
  * `npm start`: the full Cloud Queues API on http://127.0.0.1:8888 against an embedded DynamoDB Local
  * (or an existing DynamoDB: DYNAMODB_ENDPOINT), each request served in an emulated Lambda container.
  * Env: PORT, HOST, DATA_DIR (default .data/), IN_MEMORY=1, TABLE_NAME, SWEEP_INTERVAL_SECONDS,
- * DYNAMODB_ENDPOINT, LAMBDA_CONTAINERS, LAMBDA_WAIT_MS, LANES_PER_QUEUE (see README).
+ * DYNAMODB_ENDPOINT, LAMBDA_CONTAINERS, LAMBDA_WAIT_MS, LANES_PER_QUEUE, DELIVERY (see README).
  */
 import { JAVA_HINT, javaAvailable } from '../functions/local/dynamodb-local.js';
 import { DEFAULT_CONTAINERS, startLocalStack } from '../functions/local/stack.js';
@@ -44,6 +44,13 @@ async function main(): Promise<void> {
     console.error('LAMBDA_WAIT_MS applies to the emulated containers: unset it with LAMBDA_CONTAINERS=0');
     process.exit(1);
   }
+  // DELIVERY=off: this server does not read the table's stream nor push to subscribers (another
+  // server sharing the database may); its table, if it creates it, gets no stream.
+  const delivery = process.env.DELIVERY ?? 'on';
+  if (delivery !== 'on' && delivery !== 'off') {
+    console.error(`DELIVERY must be on or off, got "${delivery}"`);
+    process.exit(1);
+  }
   let lanesPerQueue: number | undefined;
   try {
     lanesPerQueue = parseLanesPerQueue(process.env[LANES_ENV], LANES_ENV);
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
     ...(containers ? { containers } : {}),
     ...(containerWaitMs !== undefined ? { containerWaitMs } : {}),
     ...(lanesPerQueue !== undefined ? { lanesPerQueue } : {}),
+    ...(delivery === 'off' ? { notifications: { deliver: false } } : {}),
     // Like the deployed schedule (every minute); SWEEP_INTERVAL_SECONDS=0 turns it off.
     sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_SECONDS ?? DEFAULT_SWEEP_INTERVAL_SECONDS) * 1000,
   });
@@ -67,7 +75,8 @@ async function main(): Promise<void> {
     ? `DynamoDB at ${stack.dynamoEndpoint}, table ${stack.tableName}`
     : `DynamoDB Local at ${stack.dynamoEndpoint}, ` + (dataDir ? `data in ${dataDir}/` : 'in memory');
   const handlers = containers ? `up to ${containers} emulated Lambda containers per function` : 'one shared in-process handler';
-  console.log(`Cloud Queues (Zaqar v2) listening on ${stack.url} — ${database}; ${handlers}`);
+  const push = delivery === 'off' ? '; push delivery off' : '';
+  console.log(`Cloud Queues (Zaqar v2) listening on ${stack.url} — ${database}; ${handlers}${push}`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -5,6 +5,7 @@
  * this process, and the real `npm start` with DYNAMODB_ENDPOINT.
  */
 import { randomUUID } from 'node:crypto';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { freePort } from '../../functions/local/dynamodb-local.js';
@@ -189,6 +190,21 @@ describe('servers sharing one DynamoDB', () => {
       expect(claim.json.messages.map((m: { id: string }) => m.id)).toEqual([id]);
     });
 
+    it('DELIVERY=off: the server reads no stream, and the table it creates gets none', async () => {
+      const endpoint = inject('dynamoEndpoint');
+      const tableName = `t-${randomUUID()}`;
+      const { child, output } = await startLocalProcess({ DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: tableName, SWEEP_INTERVAL_SECONDS: '0', PORT: String(await freePort()), DELIVERY: 'off' });
+      groups.push(child.pid as number);
+      expect(output).toContain('push delivery off');
+      const ddb = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      try {
+        const { Table } = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
+        expect(Table?.StreamSpecification?.StreamEnabled ?? false).toBe(false);
+      } finally {
+        ddb.destroy();
+      }
+    });
+
     it('LANES_PER_QUEUE takes effect (new queues spread producers over that many lanes) and a bad value stops it at start', async () => {
       const endpoint = inject('dynamoEndpoint');
       const tableName = `t-${randomUUID()}`;
@@ -203,6 +219,7 @@ describe('servers sharing one DynamoDB', () => {
         lanes.push(parseMessageId(id ?? '')?.lane);
       }
       expect(lanes).toEqual([0, 1, 0]);
+      await expect(startLocalProcess({ ...common, PORT: String(await freePort()), DELIVERY: 'maybe' })).rejects.toThrow(/DELIVERY must be on or off/);
       await expect(startLocalProcess({ ...common, PORT: String(await freePort()), LANES_PER_QUEUE: '120' })).rejects.toThrow(
         /server exited \(1\)[\s\S]*LANES_PER_QUEUE must be a whole number from 1 to 99/,
       );
