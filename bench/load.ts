@@ -159,15 +159,7 @@ async function loadBacklog(target: ClientOptions, queue: string, count: number, 
   const client = new ZaqarClient({ ...target, retries: SETUP_RETRIES });
   while (posted < count) {
     const bodies = Array.from({ length: Math.min(BACKLOG_BATCH, count - posted) }, (_, i) => messageBody(bodyBytes, i));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        posted += (await client.post(queue, bodies)).length;
-        break;
-      } catch (err) {
-        if (attempt >= BACKLOG_ATTEMPTS) throw err;
-        await sleep(ERROR_WAIT_MS);
-      }
-    }
+    posted += (await retried(() => client.post(queue, bodies))).length;
   }
   return posted;
 }
