@@ -20,7 +20,7 @@
  * Reads (the figure README.md, "Long polling", states): a look reads each lane in use once, 0.5 RRU
  * per lane item (they are far below 4 KB); a wait of W ≥ 1 seconds makes at most 2W + 2 looks
  * (100, 200, 400 ms, then every 500 ms, and one at the deadline): after the first 0.7 s, at most
- * 1 RRU per waiting second per lane in use, 21 RRU for a 20 s wait on 1 lane, 1,344 on 64 lanes.
+ * 1 RRU per waiting second per lane in use, 21 RRU for a 20 s wait on 1 lane, 2,016 on 96 lanes.
  * Due-time queries (1 RRU each) come on top only when something changed or fell due.
  * NOTE: the interval caps at 500 ms, not 1 s: a message waits on average a quarter second for
  * the next look, half a 1 s poll's wait, for one more half RRU a second.
